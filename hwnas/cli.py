@@ -1,0 +1,120 @@
+"""The `hwnas` command line: a thin layer over `hwnas.api` (parse, validate, call, print)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+import click
+
+from hwnas import __version__
+from hwnas.errors import HwnasUsageError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="hwnas", message="%(prog)s %(version)s")
+def cli() -> None:
+    """hwnas: hardware-aware neural architecture search without training.
+
+    Pick a search space and a target device, get the best networks for it. Every
+    architecture is a real PyTorch network that exports to a verified ONNX graph.
+
+    \b
+    Examples:
+      hwnas spaces
+      hwnas export --space nb201 --arch 6111 --dataset cifar100 -o net.onnx
+    """
+
+
+@cli.command("spaces")
+def spaces_cmd() -> None:
+    """List the search spaces, their sizes and datasets."""
+    from rich.table import Table
+
+    from hwnas.spaces import SPACES, get_space
+
+    table = Table(title="search spaces")
+    for column in ("name", "aliases", "architectures", "datasets (input C x H x W)", "description"):
+        table.add_column(column)
+    for name in SPACES.names():
+        sp = get_space(name)
+        datasets = ", ".join(f"{d.name} ({'x'.join(map(str, d.input_shape))})" for d in sp.datasets.values())
+        table.add_row(name, ", ".join(SPACES.aliases_of(name)), f"{sp.num_archs:,}", datasets, sp.description)
+    _console().print(table)
+
+
+@cli.command("export")
+@click.option("--space", default="nb201", show_default=True, help="Search space (see `hwnas spaces`).")
+@click.option("--arch", "arch", required=True,
+              help="Architecture: the space's index (e.g. 6111), its arch string "
+                   "(e.g. '|nor_conv_3x3~0|+|...|') or comma-separated op ids (e.g. 3,3,3,1,3,2).")
+@click.option("--dataset", default="cifar100", show_default=True,
+              help="Dataset the network is built for: sets classes and input size.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="ONNX file to write (written atomically, only once verified).")
+@click.option("--opset", default=17, show_default=True, type=int, help="ONNX opset, 17..20.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the weight initialisation.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check with onnx.checker and compare onnxruntime with PyTorch (max abs diff <= 1e-4).")
+def export_cmd(space: str, arch: str, dataset: str, output: str, opset: int, seed: int, verify: bool) -> None:
+    """Export one architecture as a verified ONNX model.
+
+    The graph has a dynamic batch axis (input `input`: N x C x H x W, output `logits`)
+    and carries the space, arch, dataset and hwnas version as metadata. Weights are
+    PyTorch's default init under --seed; BatchNorm statistics are calibrated on
+    Gaussian inputs so the untrained network runs at a sane scale in eval mode.
+
+    \b
+    Example:
+      hwnas export --space nb201 --arch 6111 --dataset cifar100 -o net.onnx
+    """
+    from hwnas import api
+
+    result = api.export(arch, output, space=space, dataset=dataset, seed=seed, opset=opset, verify=verify)
+    rep = result.report
+    index = f" (index {result.index})" if result.index is not None else ""
+    check = (f"onnx.checker ok, onnxruntime max |diff| = {rep.max_abs_diff:.2e}"
+             if rep.max_abs_diff is not None else "not verified (--no-verify)")
+    click.echo(f"wrote {rep.path}: {space} {result.arch_str}{index}, {result.dataset}, opset {rep.opset}")
+    click.echo(f"  params {result.cost.params_m:.6f} M, FLOPs {result.cost.mflops:.6f} M; {check}; "
+               f"{rep.export_s + rep.verify_s:.2f} s")
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"hwnas: error: {message}", err=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: usage errors are one line on stderr and exit code 2."""
+    from hwnas.export import ExportError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="hwnas", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        where = f"hwnas {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "hwnas"
+        return _fail(f"{exc.format_message()} (see '{where} --help')", 2)
+    except HwnasUsageError as exc:
+        return _fail(str(exc), 2)
+    except ExportError as exc:
+        return _fail(str(exc), 1)
+    except click.Abort:
+        return _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Parameter and FLOP counting, with the convention of the NAS-Bench-201 cost tables.
+
+Two conventions, chosen by name:
+
+``"nb201"`` (default) -- the one behind the NAS-Bench-201 FLOPs that NAS-Bench-Suite-Zero
+(NASLib) publishes, i.e. tensorwatch/torchstat's per-module rules. It reproduces that table
+exactly. Per single input sample:
+
+* Conv2d: k_h * k_w * C_in * C_out / groups multiply-accumulates per output position
+  (+ C_out per position if the conv has a bias);
+* Linear: in * out (bias not counted);
+* BatchNorm2d: 2 per element (1 without affine weights); ReLU: 1 per element;
+* AvgPool2d / MaxPool2d: k_h * k_w per output element;
+* AdaptiveAvgPool2d: (window_h + 1) * (window_w + 1) per output element and channel
+  (torchstat's rule; 81 per channel for the 8x8 -> 1x1 head at 32x32 input);
+* additions, the zero op and identities: nothing.
+
+``"macs"`` -- multiply-accumulates of the conv, linear (with bias) and pooling layers only;
+what a hardware model usually wants as its "FLOPs" feature.
+
+Parameters count every trainable scalar (BatchNorm affine weights included), as NAS-Bench-201.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+FLOP_CONVENTIONS = ("nb201", "macs")
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """Static cost of a network for one input sample."""
+
+    params: int  # trainable scalars
+    flops: int  # see the module docstring for the convention
+
+    @property
+    def params_m(self) -> float:
+        """Parameters in millions."""
+        return self.params / 1e6
+
+    @property
+    def mflops(self) -> float:
+        """FLOPs in millions."""
+        return self.flops / 1e6
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _pair(v: "int | tuple[int, int]") -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _adaptive_pool_windows(size_in: int, size_out: int) -> int:
+    """Sum over output positions of (window length + 1), torchstat's adaptive-pool rule."""
+    return sum(
+        math.ceil((i + 1) * size_in / size_out) - math.floor(i * size_in / size_out) + 1
+        for i in range(size_out)
+    )
+
+
+def _module_flops(module: nn.Module, x: torch.Tensor, out: torch.Tensor, convention: str) -> int:
+    full = convention == "nb201"
+    if isinstance(module, nn.Conv2d):
+        n, _, h, w = out.shape
+        kh, kw = module.kernel_size
+        per_pos = kh * kw * module.in_channels * module.out_channels // module.groups
+        if module.bias is not None:
+            per_pos += module.out_channels
+        return per_pos * n * h * w
+    if isinstance(module, nn.Linear):
+        per_sample = module.in_features * module.out_features
+        if module.bias is not None and not full:
+            per_sample += module.out_features
+        return per_sample * x.shape[0]
+    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        kh, kw = _pair(module.kernel_size)
+        return out.numel() * kh * kw
+    if not full:
+        return 0
+    if isinstance(module, nn.BatchNorm2d):
+        return x.numel() * (2 if module.affine else 1)
+    if isinstance(module, nn.ReLU):
+        return x.numel()
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        n, c, h, w = x.shape
+        oh, ow = out.shape[2:]
+        return n * c * _adaptive_pool_windows(h, oh) * _adaptive_pool_windows(w, ow)
+    return 0
+
+
+_COUNTED = (
+    nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU,
+    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+)
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, input_shape: tuple[int, ...], convention: str = "nb201") -> int:
+    """FLOPs of one forward pass on a single sample of shape (C, H, W) or (1, C, H, W),
+    under ``convention`` ("nb201" or "macs", see the module docstring)."""
+    if convention not in FLOP_CONVENTIONS:
+        raise ValueError(f"unknown FLOP convention {convention!r}; use one of {FLOP_CONVENTIONS}")
+    if len(input_shape) == 3:
+        input_shape = (1, *input_shape)
+    total = 0
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        total += _module_flops(module, inputs[0], output, convention)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _COUNTED)]
+    was_training = model.training
+    try:
+        model.eval()
+        model(torch.zeros(input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return total // input_shape[0]
+
+
+def model_cost(model: nn.Module, input_shape: tuple[int, ...], convention: str = "nb201") -> ModelCost:
+    """`ModelCost` (params, FLOPs) of ``model`` for one sample of ``input_shape``."""
+    return ModelCost(params=count_params(model), flops=count_flops(model, input_shape, convention))

@@ -1,0 +1,8 @@
+"""The one exception type for mistakes a user can fix (bad names, out-of-range values, paths).
+
+The CLI turns it into a single line on stderr and exit code 2; anything else is a bug.
+"""
+
+
+class HwnasUsageError(ValueError):
+    """Bad input from the user. The message names the problem and the fix, on one line."""
