@@ -179,7 +179,18 @@ class NB201Space(Space):
         return TinyNetwork(self.ops(arch), num_classes=self.dataset(dataset).num_classes)
 
     def cost(self, arch: Arch, dataset: str) -> ModelCost:
-        """Parameters and FLOPs (NAS-Bench-201 convention, see `hwnas.counting`) per sample."""
-        from hwnas.counting import model_cost
+        """Parameters and FLOPs (NAS-Bench-201 convention, see `hwnas.counting`) per sample.
 
-        return model_cost(self.build(arch, dataset), self.dataset(dataset).input_shape)
+        Every edge has the same shape in every position, so the cost depends only on how many
+        edges carry each op; it is counted once per op multiset (210 of them) and cached."""
+        return _cost_of_op_multiset(tuple(sorted(arch.genotype)), self.dataset(dataset).name)
+
+
+@lru_cache(maxsize=None)
+def _cost_of_op_multiset(sorted_genotype: tuple[int, ...], dataset: str) -> ModelCost:
+    from hwnas.counting import model_cost
+    from hwnas.spaces.nb201_ops import TinyNetwork
+
+    spec = _DATASETS[dataset]
+    ops = tuple(OP_NAMES[g] for g in sorted_genotype)
+    return model_cost(TinyNetwork(ops, num_classes=spec.num_classes), spec.input_shape)

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests that read the measurement data skip with a reason where it is absent."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from hwnas.data import ENV_VAR, find_data_dir
+
+
+def _data_file(relative: str) -> Path:
+    root = find_data_dir()
+    if root is None or not (root / relative).is_file():
+        pytest.skip(f"measurement data {relative} not found (set {ENV_VAR} or put shared/data beside the repo)")
+    return root / relative
+
+
+@pytest.fixture(scope="session")
+def nb201_accuracy_rows() -> list[dict[str, str]]:
+    with open(_data_file("nb201/accuracy.csv"), newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def naslib_rows() -> list[dict[str, str]]:
+    with open(_data_file("nb201/proxies_naslib_partial.csv"), newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,63 @@
+"""Parameter and FLOP counts: the convention on hand-made modules, then NAS-Bench-201's table."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from hwnas import get_space
+from hwnas.counting import count_flops, count_params, model_cost
+
+SPACE = get_space("nb201")
+DATASET_OF = {"cifar10": "cifar10", "cifar100": "cifar100", "ImageNet16-120": "imagenet16-120"}
+
+
+def test_convention_on_a_hand_made_network():
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False),  # 3*3*3*8 per position * 4*4 = 3456
+        nn.BatchNorm2d(8),  # 2 * 8*4*4 = 256
+        nn.ReLU(),  # 128
+        nn.AvgPool2d(2, 2),  # 4 per output * 8*2*2 = 128
+        nn.Conv2d(8, 4, 1, bias=True),  # (8*4 + 4) * 2*2 = 144
+        nn.AdaptiveAvgPool2d(1),  # (2+1)*(2+1) per channel * 4 = 36
+        nn.Flatten(),
+        nn.Linear(4, 5),  # 20 (bias not counted)
+    )
+    assert count_flops(net, (3, 4, 4)) == 3456 + 256 + 128 + 128 + 144 + 36 + 20
+    # plain MACs: conv, pool and linear with bias only
+    assert count_flops(net, (3, 4, 4), convention="macs") == 3456 + 128 + 144 + 25
+    assert count_params(net) == 216 + 16 + 36 + 25
+    # the batch size of the probe does not change the per-sample count
+    assert count_flops(net, (1, 3, 4, 4)) == count_flops(net, (3, 4, 4))
+    with pytest.raises(ValueError, match="unknown FLOP convention"):
+        count_flops(net, (3, 4, 4), convention="thop")
+
+
+def test_counting_leaves_the_model_as_it_was():
+    net = SPACE.build(SPACE.arch_at(0), "cifar10").train()
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    model_cost(net, (3, 32, 32))
+    assert net.training
+    assert all(torch.equal(state[k], v) for k, v in net.state_dict().items())
+    assert not any(m._forward_hooks for m in net.modules())
+
+
+def test_params_and_flops_match_the_nb201_table_for_every_listed_arch(naslib_rows):
+    assert len(naslib_rows) > 2000
+    worst_params = worst_flops = 0.0
+    for row in naslib_rows:
+        arch = SPACE.from_str(row["arch_str"])
+        cost = SPACE.cost(arch, DATASET_OF[row["dataset"]])
+        worst_params = max(worst_params, abs(cost.params_m / float(row["params"]) - 1))
+        worst_flops = max(worst_flops, abs(cost.mflops / float(row["flops"]) - 1))
+    assert worst_params <= 0.01 and worst_flops <= 0.01, (worst_params, worst_flops)
+
+
+def test_cached_cost_equals_direct_count_in_every_edge_position():
+    # the space caches cost per op multiset; counting each permutation directly must agree
+    for genotype in [(3, 0, 4, 2, 1, 3), (2, 4, 3, 3, 0, 1), (0, 0, 0, 0, 0, 4)]:
+        for shift in range(6):
+            arch = SPACE.from_genotype(genotype[shift:] + genotype[:shift])
+            direct = model_cost(SPACE.build(arch, "cifar100"), (3, 32, 32))
+            assert SPACE.cost(arch, "cifar100") == direct
