@@ -1,0 +1,66 @@
+"""The `hwnas` command line: help, version, spaces, export, and one-line usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from hwnas import __version__
+from hwnas.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hwnas", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_version_and_spaces():
+    out = run("--help")
+    assert out.returncode == 0 and "export" in out.stdout and "spaces" in out.stdout
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"hwnas {__version__}"
+    spaces = run("spaces")
+    assert spaces.returncode == 0 and "nb201" in spaces.stdout and "15,625" in spaces.stdout
+    assert "--arch" in run("export", "--help").stdout
+
+
+def test_export_writes_a_verified_file(tmp_path):
+    path = tmp_path / "net.onnx"
+    out = run("export", "--space", "nb201", "--arch", "6111", "--dataset", "cifar100", "-o", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "onnx.checker ok" in out.stdout and "index 6111" in out.stdout
+    onnx.checker.check_model(str(path))
+
+
+def test_export_accepts_an_arch_string(tmp_path, capsys):
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    assert main(["export", "--arch", arch, "-o", str(tmp_path / "a.onnx"), "--dataset", "cifar10"]) == 0
+    assert "index 6111" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["export", "--space", "nb2O1", "--arch", "1", "-o", "{tmp}/x.onnx"], "unknown search space 'nb2O1'"),
+    (["export", "--arch", "15625", "-o", "{tmp}/x.onnx"], "out of range; use 0..15624"),
+    (["export", "--arch", "|nor_conv_3x3~0|+|none~0|", "-o", "{tmp}/x.onnx"], "malformed NAS-Bench-201 arch string"),
+    (["export", "--arch", "7", "-o", "{tmp}/missing/x.onnx"], "does not exist; create it first"),
+    (["export", "--arch", "7", "-o", "{tmp}"], "is a directory"),
+    (["export", "--arch", "7"], "Missing option '-o' / '--output'"),
+    (["export", "--arch", "7", "-o", "{tmp}/x.onnx", "--dataset", "imagenet"], "unknown dataset"),
+    (["export", "--arch", "7", "-o", "{tmp}/x.onnx", "--opset", "abc"], "'abc' is not a valid integer"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, fragment):
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert fragment in err
+    assert err.count("\n") == 1 and err.startswith("hwnas: error: ")
+    assert "Traceback" not in err
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    out = run("export", "--arch", "99999", "-o", str(tmp_path / "x.onnx"))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "hwnas: error: NAS-Bench-201 index 99999 is out of range; use 0..15624"
