@@ -30,6 +30,7 @@ def cli() -> None:
     \b
     Examples:
       hwnas spaces
+      hwnas proxies
       hwnas export --space nb201 --arch 6111 --dataset cifar100 -o net.onnx
     """
 
@@ -48,6 +49,22 @@ def spaces_cmd() -> None:
         sp = get_space(name)
         datasets = ", ".join(f"{d.name} ({'x'.join(map(str, d.input_shape))})" for d in sp.datasets.values())
         table.add_row(name, ", ".join(SPACES.aliases_of(name)), f"{sp.num_archs:,}", datasets, sp.description)
+    _console().print(table)
+
+
+@cli.command("proxies")
+def proxies_cmd() -> None:
+    """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch)."""
+    from rich.table import Table
+
+    from hwnas.proxies import PROXIES, get_proxy
+
+    table = Table(title="zero-cost proxies (larger score = predicted better)")
+    for column in ("name", "cost", "description"):
+        table.add_column(column)
+    for name in PROXIES.names():
+        proxy = get_proxy(name)
+        table.add_row(name, proxy.cost, proxy.description)
     _console().print(table)
 
 

@@ -1,9 +1,10 @@
-"""Deterministic model construction: the same (arch, dataset, seed) always gives the same weights,
-whatever ran before, without touching the global torch RNG."""
+"""Deterministic randomness and model initialisation: the same (arch, dataset, seed) always gives
+the same weights and probes, whatever ran before, without touching the global torch RNG."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 
 import torch
 from torch import nn
@@ -11,10 +12,27 @@ from torch import nn
 from hwnas.spaces.base import Arch, get_space
 
 
-def arch_seed(seed: int, arch: Arch) -> int:
-    """A 63-bit seed derived from (seed, canonical architecture key), independent of order."""
-    digest = hashlib.blake2b(f"{seed}:{arch.space}:{arch.genotype}".encode(), digest_size=8).digest()
+WEIGHT_LAYERS = (nn.modules.conv._ConvNd, nn.Linear)
+
+
+def _hash63(text: str) -> int:
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
+
+
+def derive_seed(seed: int, *tags: object) -> int:
+    """A 63-bit seed from (seed, tags): independent streams for independent purposes."""
+    return _hash63(repr((int(seed), *tags)))
+
+
+def generator(seed: int, *tags: object) -> torch.Generator:
+    """A private CPU generator seeded with `derive_seed(seed, *tags)`."""
+    return torch.Generator().manual_seed(derive_seed(seed, *tags))
+
+
+def arch_seed(seed: int, arch: Arch) -> int:
+    """A 63-bit seed derived from (seed, architecture), independent of evaluation order."""
+    return _hash63(f"{seed}:{arch.space}:{arch.genotype}")
 
 
 def build_seeded(arch: Arch, dataset: str, seed: int = 0) -> nn.Module:
@@ -22,3 +40,35 @@ def build_seeded(arch: Arch, dataset: str, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(arch_seed(seed, arch))
         return get_space(arch.space).build(arch, dataset)
+
+
+_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
+
+
+@torch.no_grad()
+def init_kaiming_normal(model: nn.Module, seed: int) -> nn.Module:
+    """Re-initialise ``model`` in place and return it.
+
+    Conv / linear weights ~ N(0, 2 / fan_in) (PyTorch's ``kaiming_normal_(mode="fan_in",
+    nonlinearity="relu")``, fan_in = in_channels / groups * kernel area), their biases 0;
+    normalisation layers get weight 1 and bias 0, and BatchNorm running statistics are reset.
+    Draws come, in ``model.modules()`` order, from a private generator seeded from ``seed``:
+    the global torch RNG is not touched and the result does not depend on what ran before.
+    """
+    g = generator(seed, "init")
+    for m in model.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            w = m.weight
+            fan_in = w[0].numel() if w.dim() > 1 else w.numel()
+            std = math.sqrt(2.0) / math.sqrt(fan_in)
+            w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) * std)
+            if m.bias is not None:
+                m.bias.zero_()
+        elif isinstance(m, _NORMS):
+            if getattr(m, "weight", None) is not None:
+                m.weight.fill_(1.0)
+            if getattr(m, "bias", None) is not None:
+                m.bias.zero_()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+                m.reset_running_stats()
+    return model

@@ -26,6 +26,14 @@ def test_help_version_and_spaces():
     assert "--arch" in run("export", "--help").stdout
 
 
+def test_proxies_lists_every_registered_proxy(capsys):
+    from hwnas.proxies import PROXIES
+
+    assert main(["proxies"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in PROXIES.names()) and "multi-batch" in out
+
+
 def test_export_writes_a_verified_file(tmp_path):
     path = tmp_path / "net.onnx"
     out = run("export", "--space", "nb201", "--arch", "6111", "--dataset", "cifar100", "-o", str(path))

@@ -1,0 +1,64 @@
+"""Zero-cost proxies: scores of untrained networks that predict their trained accuracy.
+
+Registered proxies (``PROXIES.names()``), by cost class:
+
+* free: ``params``, ``flops``, ``az_complexity``
+* forward: ``naswot``, ``az_expressivity``, ``az_progressivity``
+* backward: ``grad_norm``, ``snip``, ``fisher``, ``jacob_cov``, ``synflow``,
+  ``az_trainability``, ``az_nas`` (all four AZ-NAS scores)
+* multi-batch: ``xi_gsnr``
+
+Use `score_all` for several proxies of one network (shared passes), `get_proxy(name).score`
+for one, and `nonlinear_rank_aggregate` / `linear_rank_aggregate` to combine score columns
+over candidates.
+"""
+
+from hwnas.proxies import (  # noqa: F401  (imported so that they register)
+    az_nas,
+    fisher,
+    flops,
+    grad_norm,
+    jacob_cov,
+    naswot,
+    params,
+    snip,
+    synflow,
+    xi_gsnr,
+)
+from hwnas.proxies.aggregate import (
+    AZ_NAS_COLUMNS,
+    linear_rank_aggregate,
+    nonlinear_rank_aggregate,
+    rank_ascending,
+)
+from hwnas.proxies.base import (
+    COST_CLASSES,
+    PROXIES,
+    Proxy,
+    ProxyInput,
+    get_proxy,
+    make_batch,
+    make_batches,
+    register,
+)
+from hwnas.init import init_kaiming_normal
+from hwnas.proxies.passes import ScoringContext
+from hwnas.proxies.scoring import score_all
+
+__all__ = [
+    "AZ_NAS_COLUMNS",
+    "COST_CLASSES",
+    "PROXIES",
+    "Proxy",
+    "ProxyInput",
+    "ScoringContext",
+    "get_proxy",
+    "init_kaiming_normal",
+    "linear_rank_aggregate",
+    "make_batch",
+    "make_batches",
+    "nonlinear_rank_aggregate",
+    "rank_ascending",
+    "register",
+    "score_all",
+]

@@ -1,0 +1,314 @@
+"""The shared scoring pass and the per-network scoring context.
+
+`ScoringContext` holds one network, its probe batch and everything computed from them, so that
+proxies asking for the same thing share it: all "main pass" proxies (naswot, grad_norm, snip,
+fisher, jacob_cov and the AZ-NAS components) read ONE forward pass of the probe batch, followed
+by the AZ-NAS block backward passes and one cross-entropy backward when any of them needs it.
+
+The pass runs with BatchNorm in training mode (batch statistics), as the official AZ-NAS and
+the zero-cost-proxy code (zero-cost-nas / NASLib) do. It leaves the model as it found it:
+training flags, buffers (BN running statistics) and ``.grad`` of every parameter are restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hwnas.errors import HwnasUsageError
+from hwnas.proxies.base import PASS_PRODUCTS, ProxyInput, batch_seed, generator, make_batch, weight_layers
+from hwnas.proxies.features import as_nchw, match_resolution, primary_blocks
+
+if TYPE_CHECKING:
+    from hwnas.proxies.base import Proxy
+
+
+@contextlib.contextmanager
+def preserved_state(model: nn.Module) -> Iterator[None]:
+    """Restore ``model``'s training flags, buffers and parameter ``.grad`` on exit."""
+    modes = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    grads = [(p, p.grad) for p in model.parameters()]
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+        for p, g in grads:
+            p.grad = g
+
+
+@torch.no_grad()
+def infer_num_classes(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Width of the model's output for one zero sample (eval mode; the model is left as it was)."""
+    with preserved_state(model):
+        model.eval()
+        out = model(torch.zeros((1, *input_shape)))
+    if out.dim() < 2:
+        raise HwnasUsageError(
+            f"expected [batch, classes] logits from the model, got shape {tuple(out.shape)}"
+        )
+    return int(out.shape[1])  # for a feature-map output, its channels (labels then go unused)
+
+
+@dataclass
+class MainPass:
+    """What the shared pass produced (only the requested products are filled in)."""
+
+    products: frozenset[str]
+    logits: torch.Tensor | None = None
+    relu_kernel: np.ndarray | None = None  # [B, B] float64, NASWOT's K (matches per ReLU unit)
+    relu_units: int = 0  # number of ReLU units the kernel counts
+    features: list[torch.Tensor] = field(default_factory=list)  # primary-block outputs, detached
+    block_sigmas: list[float] = field(default_factory=list)  # spectral norm of block l = 1..L-1
+    input_jacobian: torch.Tensor | None = None  # [B, prod(input_shape)]
+    weight_grads: list[tuple[torch.Tensor, torch.Tensor | None]] = field(default_factory=list)
+    fisher_per_layer: list[float] = field(default_factory=list)
+
+
+def rademacher(shape: Sequence[int], g: torch.Generator) -> torch.Tensor:
+    """A tensor of independent +-1 entries with equal probability."""
+    return torch.randint(0, 2, tuple(shape), generator=g).float().mul_(2.0).sub_(1.0)
+
+
+def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor) -> float:
+    """AZ-NAS Eq. 8-10: sigma_l, the largest singular value of A_l^T = 1/n sum_p g_in(p) v(p)^T,
+    where v is a Rademacher output gradient and g_in its backpropagation to the block input
+    (n = batch x output positions). Inputs larger than the output (reduction blocks) are
+    folded space-to-depth first. A block whose output does not depend on its input gets 0."""
+    g_in = None
+    if f_out.requires_grad and f_in.requires_grad:
+        (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=v, retain_graph=True, allow_unused=True)
+    if g_in is None:
+        g_in = torch.zeros_like(f_in)
+    g_out4 = as_nchw(v)
+    g_in4 = match_resolution(as_nchw(g_in.detach()), (g_out4.shape[2], g_out4.shape[3]))
+    n, co = g_out4.shape[0] * g_out4.shape[2] * g_out4.shape[3], g_out4.shape[1]
+    rows_in = g_in4.permute(0, 2, 3, 1).reshape(n, -1)
+    rows_out = g_out4.permute(0, 2, 3, 1).reshape(n, co)
+    mat = (rows_in.T @ rows_out).double() / n
+    return float(torch.linalg.matrix_norm(mat, ord=2))
+
+
+def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], seed: int) -> MainPass:
+    """One forward pass of ``data`` (BN in training mode) collecting ``products``; then, as
+    needed, one cross-entropy backward, the AZ-NAS block backward passes (Rademacher output
+    gradients from a generator seeded from ``seed``) and the input Jacobian, all through the
+    graph of that one forward."""
+    wanted = frozenset(products)
+    unknown = wanted - PASS_PRODUCTS
+    if unknown:
+        raise ValueError(f"unknown pass products {sorted(unknown)}")
+    result = MainPass(products=wanted)
+    want_block = bool(wanted & {"features", "block_grads"})
+    want_loss = bool(wanted & {"weight_grads", "fisher"})
+    handles: list[torch.utils.hooks.RemovableHandle] = []
+
+    # the graph is only built when some product needs a backward pass
+    grad_needed = bool(wanted & {"block_grads", "input_jacobian", "weight_grads", "fisher"})
+    with preserved_state(model), torch.set_grad_enabled(grad_needed):
+        model.train()
+        for p in model.parameters():
+            p.grad = None
+        x = data.inputs.detach().clone()
+        if wanted & {"input_jacobian", "block_grads"}:
+            x.requires_grad_(True)
+
+        # --- hooks ---------------------------------------------------------------------------
+        kernel = np.zeros((data.batch_size, data.batch_size), dtype=np.float64)
+        units = 0
+        if "relu_codes" in wanted:
+            relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+            if not relus:
+                raise HwnasUsageError(
+                    f"naswot needs nn.ReLU modules, {type(model).__name__} has none"
+                )
+
+            def relu_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+                nonlocal kernel, units
+                codes = (inputs[0].detach().reshape(inputs[0].shape[0], -1) > 0).float()
+                kernel += (codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T).double().numpy()
+                units += codes.shape[1]
+
+            # a pre-hook sees the input before an in-place ReLU overwrites it
+            handles += [m.register_forward_pre_hook(relu_hook) for m in relus]
+
+        feats: list[torch.Tensor] = []
+        if want_block:
+            blocks = primary_blocks(model)
+            index = {id(b): i for i, b in enumerate(blocks)}
+
+            def block_pre_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+                i = index[id(module)]
+                if i != len(feats):
+                    raise HwnasUsageError(
+                        f"primary block {i} of {type(model).__name__} ran out of order or twice: "
+                        "the AZ-NAS proxies need a chain of blocks, each run once"
+                    )
+                if i > 0 and inputs[0] is not feats[i - 1]:
+                    raise HwnasUsageError(
+                        f"primary block {i} of {type(model).__name__} is not fed by block {i - 1}'s "
+                        "output: the AZ-NAS proxies need a chain of blocks"
+                    )
+
+            def block_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+                feats.append(out)
+
+            for b in blocks:
+                handles.append(b.register_forward_pre_hook(block_pre_hook))
+                handles.append(b.register_forward_hook(block_hook))
+
+        layer_outputs: list[torch.Tensor] = []
+        if "fisher" in wanted:
+
+            def fisher_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+                if out.requires_grad:
+                    out.retain_grad()
+                    layer_outputs.append(out)
+
+            handles += [m.register_forward_hook(fisher_hook) for m in weight_layers(model)]
+
+        # --- the forward pass ----------------------------------------------------------------
+        try:
+            logits = model(x)
+        finally:
+            for h in handles:
+                h.remove()
+        result.logits = logits.detach()
+        if "relu_codes" in wanted:
+            result.relu_kernel, result.relu_units = kernel, units
+        if want_block:
+            if len(feats) != len(blocks):
+                raise HwnasUsageError(
+                    f"only {len(feats)} of the {len(blocks)} primary blocks of "
+                    f"{type(model).__name__} ran in its forward pass"
+                )
+            result.features = [f.detach() for f in feats]
+
+        # --- backward passes -----------------------------------------------------------------
+        # The cross-entropy backward goes first: later autograd.grad calls would add to the
+        # .grad that fisher retains on layer outputs (retain_grad sees every backward).
+        later = bool(wanted & {"block_grads", "input_jacobian"})
+        if want_loss:
+            if logits.dim() != 2:
+                raise HwnasUsageError(
+                    f"expected [batch, classes] logits from the model, got shape {tuple(logits.shape)}"
+                )
+            loss = F.cross_entropy(logits, data.labels)
+            if loss.requires_grad:
+                loss.backward(retain_graph=later)
+            result.weight_grads = [
+                (m.weight.detach(), None if m.weight.grad is None else m.weight.grad.detach())
+                for m in weight_layers(model)
+            ]
+            for out in layer_outputs:
+                if out.grad is None:
+                    result.fisher_per_layer.append(0.0)
+                    continue
+                act, grad = as_nchw(out.detach()), as_nchw(out.grad.detach())
+                per_channel = (act * grad).sum(dim=(2, 3))  # [B, C]
+                result.fisher_per_layer.append(float(0.5 * per_channel.double().pow(2).mean(0).sum()))
+            layer_outputs.clear()
+        if "block_grads" in wanted:
+            g = generator(seed, "az_nas", "rademacher")
+            for i in range(1, len(feats)):
+                v = rademacher(feats[i].shape, g)
+                result.block_sigmas.append(block_spectral_norm(feats[i - 1], feats[i], v))
+        if "input_jacobian" in wanted:
+            (jac,) = torch.autograd.grad(logits, x, grad_outputs=torch.ones_like(logits),
+                                         retain_graph=False, allow_unused=True)
+            if jac is None:
+                jac = torch.zeros_like(x)
+            result.input_jacobian = jac.detach().reshape(jac.shape[0], -1)
+    return result
+
+
+class ScoringContext:
+    """One network + its probe batch + everything already computed from them.
+
+    ``batch`` is a batch size or a ready `ProxyInput`; ``needs`` is the union of the shared-pass
+    products that the proxies about to be evaluated will read (declare them up front so the
+    pass runs once; a later, larger request re-runs it with the union)."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        input_shape: Sequence[int],
+        seed: int = 0,
+        batch: "int | ProxyInput" = 64,
+        num_classes: int | None = None,
+        needs: "frozenset[str] | set[str]" = frozenset(),
+    ) -> None:
+        self.model = model
+        self.seed = int(seed)
+        self.needs = frozenset(needs)
+        if isinstance(batch, ProxyInput):
+            self._data: ProxyInput | None = batch
+            self.input_shape = batch.input_shape
+            self.batch_size = batch.batch_size
+            self._num_classes: int | None = batch.num_classes
+        else:
+            self._data = None
+            self.input_shape = tuple(int(v) for v in input_shape)
+            self.batch_size = int(batch)
+            self._num_classes = num_classes
+        self._main: MainPass | None = None
+        self._flops: int | None = None
+        self._results: dict[str, dict[str, float]] = {}
+
+    @property
+    def num_classes(self) -> int:
+        if self._num_classes is None:
+            self._num_classes = infer_num_classes(self.model, self.input_shape)
+        return self._num_classes
+
+    @property
+    def data(self) -> ProxyInput:
+        """The probe batch, ``make_batch(input_shape, batch_size, num_classes, seed)``."""
+        if self._data is None:
+            self._data = make_batch(self.input_shape, self.batch_size, self.num_classes, self.seed)
+        return self._data
+
+    def batches(self, count: int) -> list[ProxyInput]:
+        """``count`` probe batches, the first being `data`."""
+        return [self.data] + [
+            make_batch(self.input_shape, self.batch_size, self.num_classes, batch_seed(self.seed, i))
+            for i in range(1, count)
+        ]
+
+    def main_pass(self, needs: "frozenset[str] | set[str]") -> MainPass:
+        """The shared pass, run once with every product declared so far."""
+        needs = frozenset(needs)
+        if self._main is None or not needs <= self._main.products:
+            products = self.needs | needs | (self._main.products if self._main else frozenset())
+            self._main = run_main_pass(self.model, self.data, sorted(products), self.seed)
+        return self._main
+
+    def flops(self) -> int:
+        """FLOPs per sample, NAS-Bench-201 convention (`hwnas.counting`), computed once."""
+        if self._flops is None:
+            from hwnas.counting import count_flops
+
+            with preserved_state(self.model):
+                self._flops = count_flops(self.model, self.input_shape, convention="nb201")
+        return self._flops
+
+    def evaluate(self, proxy: "Proxy") -> dict[str, float]:
+        """``proxy.compute(self)``, once per proxy name."""
+        if proxy.name not in self._results:
+            values = {k: float(v) for k, v in proxy.compute(self).items()}
+            missing = set(proxy.outputs) - set(values)
+            if missing:
+                raise RuntimeError(f"proxy {proxy.name!r} did not compute {sorted(missing)}")
+            self._results[proxy.name] = values
+        return self._results[proxy.name]
+

@@ -1,0 +1,61 @@
+"""`score_all`: several proxies of one network, each needed pass run once."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from torch import nn
+
+from hwnas.errors import HwnasUsageError
+from hwnas.proxies.base import get_proxy
+from hwnas.init import init_kaiming_normal
+from hwnas.proxies.passes import ScoringContext
+
+INITS = ("kaiming_normal", "none")
+
+
+def score_all(
+    model_factory: Callable[[], nn.Module],
+    names: Sequence[str],
+    input_shape: Sequence[int],
+    num_classes: int,
+    seed: int = 0,
+    batch_size: int = 64,
+    init: str = "kaiming_normal",
+) -> dict[str, float]:
+    """Scores of the proxies ``names`` (or aliases) for one network built by ``model_factory``.
+
+    The network is built once and, with ``init="kaiming_normal"`` (AZ-NAS's setting), given
+    `init_kaiming_normal(model, seed)`; ``init="none"`` keeps the factory's weights. All proxies
+    see the same weights and the same probe batch ``make_batch(input_shape, batch_size,
+    num_classes, seed)``. Proxies reading the shared pass (naswot, grad_norm, snip, fisher,
+    jacob_cov, AZ-NAS) get ONE forward pass plus the backward passes any of them needs; the
+    others run their own pass. Every pass leaves the model as it found it, so the result does
+    not depend on the order of ``names``.
+
+    Returns {score name: value}, in the order of ``names``; ``az_nas`` contributes its four
+    columns ``az_expressivity``, ``az_progressivity``, ``az_trainability``, ``az_complexity``.
+    Units are those of each proxy's description. For per-architecture seeding pass a seed
+    derived from (seed, architecture), e.g. `hwnas.init.arch_seed`.
+    """
+    if init not in INITS:
+        raise HwnasUsageError(f"unknown init {init!r}; use one of {', '.join(INITS)}")
+    proxies = []
+    for name in names:
+        proxy = get_proxy(name)
+        if proxy not in proxies:
+            proxies.append(proxy)
+    needs: set[str] = set()
+    for proxy in proxies:
+        needs |= proxy.needs
+    model = model_factory()
+    if init == "kaiming_normal":
+        init_kaiming_normal(model, seed)
+    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch_size, num_classes=num_classes,
+                         needs=needs)
+    scores: dict[str, float] = {}
+    for proxy in proxies:
+        values = ctx.evaluate(proxy)
+        for key in proxy.outputs:
+            scores[key] = values[key]
+    return scores
