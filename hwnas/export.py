@@ -37,6 +37,12 @@ class ExportReport:
     verify_s: float  # seconds spent in checker + onnxruntime
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def check_output_path(path: "str | os.PathLike[str]") -> Path:
     """``path`` as a Path whose folder exists and is writable; a usage error otherwise."""
     out = Path(path)
@@ -165,6 +171,7 @@ def export_onnx(
         if verify:
             diff = verify_onnx(tmp, model, input_shape, atol=atol, seed=seed)
         verify_s = time.perf_counter() - start
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, out)
     finally:
         model.train(was_training)

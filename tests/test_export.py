@@ -92,6 +92,17 @@ def test_unverified_export_skips_the_check(tmp_path):
     assert result.report.max_abs_diff is None and (tmp_path / "x.onnx").is_file()
 
 
+def test_written_file_has_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        export(0, tmp_path / "x.onnx", verify=False)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "x.onnx").stat().st_mode & 0o777 == 0o644
+
+
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"path": "/nonexistent-dir/x.onnx"}, "does not exist"),
     ({"opset": 12}, "opset 12 is not supported"),
