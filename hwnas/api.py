@@ -54,7 +54,7 @@ def export(
     check_output_path(path)  # fail before any work
     model = build_seeded(a, ds.name, seed)
     calibrate_batchnorm(model, ds.input_shape, seed=seed)
-    index = sp.index(a) if hasattr(sp, "index") else None
+    index = sp.index(a)
     metadata = {
         "hwnas_version": __version__,
         "space": sp.name,
@@ -67,6 +67,4 @@ def export(
     if index is not None:
         metadata["arch_index"] = str(index)
     report = export_onnx(model, ds.input_shape, path, metadata=metadata, opset=opset, verify=verify, seed=seed)
-    from hwnas.counting import model_cost
-
-    return ArchExport(a, sp.to_str(a), index, ds.name, model_cost(model, ds.input_shape), report)
+    return ArchExport(a, sp.to_str(a), index, ds.name, sp.cost(a, ds.name), report)

@@ -8,7 +8,7 @@ from typing import Sequence
 import click
 
 from hwnas import __version__
-from hwnas.errors import HwnasUsageError
+from hwnas.errors import ExportError, HwnasUsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -112,8 +112,6 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: usage errors are one line on stderr and exit code 2."""
-    from hwnas.export import ExportError
-
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = cli.main(args=args, prog_name="hwnas", standalone_mode=False)

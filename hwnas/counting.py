@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:  # torch is imported where it is used, so `ModelCost` costs no torch import
+    import torch
+    from torch import nn
 
 FLOP_CONVENTIONS = ("nb201", "macs")
 
@@ -50,7 +52,7 @@ class ModelCost:
         return self.flops / 1e6
 
 
-def count_params(model: nn.Module) -> int:
+def count_params(model: "nn.Module") -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
@@ -67,7 +69,9 @@ def _adaptive_pool_windows(size_in: int, size_out: int) -> int:
     )
 
 
-def _module_flops(module: nn.Module, x: torch.Tensor, out: torch.Tensor, convention: str) -> int:
+def _module_flops(module: "nn.Module", x: "torch.Tensor", out: "torch.Tensor", convention: str) -> int:
+    from torch import nn
+
     full = convention == "nb201"
     if isinstance(module, nn.Conv2d):
         n, _, h, w = out.shape
@@ -97,31 +101,30 @@ def _module_flops(module: nn.Module, x: torch.Tensor, out: torch.Tensor, convent
     return 0
 
 
-_COUNTED = (
-    nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU,
-    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
-)
-
-
-@torch.no_grad()
-def count_flops(model: nn.Module, input_shape: tuple[int, ...], convention: str = "nb201") -> int:
+def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201") -> int:
     """FLOPs of one forward pass on a single sample of shape (C, H, W) or (1, C, H, W),
     under ``convention`` ("nb201" or "macs", see the module docstring)."""
+    import torch
+    from torch import nn
+
     if convention not in FLOP_CONVENTIONS:
         raise ValueError(f"unknown FLOP convention {convention!r}; use one of {FLOP_CONVENTIONS}")
+    counted = (nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU,
+               nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
     if len(input_shape) == 3:
         input_shape = (1, *input_shape)
     total = 0
 
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+    def hook(module: "nn.Module", inputs: "tuple[torch.Tensor, ...]", output: "torch.Tensor") -> None:
         nonlocal total
         total += _module_flops(module, inputs[0], output, convention)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _COUNTED)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
     was_training = model.training
     try:
         model.eval()
-        model(torch.zeros(input_shape))
+        with torch.no_grad():
+            model(torch.zeros(input_shape))
     finally:
         for h in handles:
             h.remove()
@@ -129,6 +132,6 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...], convention: str 
     return total // input_shape[0]
 
 
-def model_cost(model: nn.Module, input_shape: tuple[int, ...], convention: str = "nb201") -> ModelCost:
+def model_cost(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201") -> ModelCost:
     """`ModelCost` (params, FLOPs) of ``model`` for one sample of ``input_shape``."""
     return ModelCost(params=count_params(model), flops=count_flops(model, input_shape, convention))

@@ -6,3 +6,7 @@ The CLI turns it into a single line on stderr and exit code 2; anything else is 
 
 class HwnasUsageError(ValueError):
     """Bad input from the user. The message names the problem and the fix, on one line."""
+
+
+class ExportError(RuntimeError):
+    """An exported graph failed `onnx.checker` or disagrees with PyTorch (a bug, not a usage error)."""

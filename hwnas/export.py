@@ -14,16 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from hwnas.errors import HwnasUsageError
+from hwnas.errors import ExportError, HwnasUsageError
 
 MIN_OPSET = 17
 MAX_OPSET = 20  # highest opset the TorchScript exporter writes
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
-
-
-class ExportError(RuntimeError):
-    """The exported graph failed `onnx.checker` or disagrees with PyTorch."""
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,9 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     out = run("export", "--arch", "99999", "-o", str(tmp_path / "x.onnx"))
     assert out.returncode == 2
     assert out.stderr.strip() == "hwnas: error: NAS-Bench-201 index 99999 is out of range; use 0..15624"
+
+
+def test_help_does_not_import_torch():
+    code = "import sys, hwnas.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr

@@ -25,6 +25,7 @@ from hwnas.proxies import (  # noqa: F401  (imported so that they register)
     synflow,
     xi_gsnr,
 )
+from hwnas.proxies import grasp, zen, zico  # noqa: F401,E402  (registered like the above)
 from hwnas.proxies.aggregate import (
     AZ_NAS_COLUMNS,
     linear_rank_aggregate,

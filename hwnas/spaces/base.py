@@ -13,6 +13,8 @@ from hwnas.registry import Registry
 if TYPE_CHECKING:  # torch is imported lazily so that `hwnas --help` stays fast
     from torch import nn
 
+    from hwnas.counting import ModelCost
+
 
 @dataclass(frozen=True, order=True)
 class Arch:
@@ -68,6 +70,10 @@ class Space(abc.ABC):
     def key(self, arch: Arch) -> str:
         """Canonical key: equal for functionally identical (isomorphic) architectures."""
 
+    def index(self, arch: Arch) -> int | None:
+        """The space's published index of ``arch``, where the space has one (else None)."""
+        return None
+
     def from_genotype(self, genotype: "tuple[int, ...] | list[int] | np.ndarray") -> Arch:
         """An `Arch` from an integer genotype, checked against `genotype_bounds`."""
         from hwnas.errors import HwnasUsageError
@@ -102,6 +108,12 @@ class Space(abc.ABC):
     @abc.abstractmethod
     def build(self, arch: Arch, dataset: str) -> "nn.Module":
         """A freshly initialised PyTorch network for ``arch`` on ``dataset``."""
+
+    def cost(self, arch: Arch, dataset: str) -> "ModelCost":
+        """Parameters and FLOPs per sample (see `hwnas.counting` for the convention)."""
+        from hwnas.counting import model_cost
+
+        return model_cost(self.build(arch, dataset), self.dataset(dataset).input_shape)
 
     def input_shape(self, dataset: str, batch_size: int = 1) -> tuple[int, int, int, int]:
         """Input tensor shape (N, C, H, W) for ``dataset``."""
