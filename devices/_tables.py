@@ -69,6 +69,6 @@ def clear_cache() -> None:
     _user.cache_clear()
     from hwnas.devices import fbnet, measured
 
-    fbnet._lut_arrays.cache_clear()
-    measured._nb201_view.cache_clear()
+    fbnet._lut_arrays_at.cache_clear()
+    measured._nb201_view_at.cache_clear()
     measured._fbnet_view.cache_clear()

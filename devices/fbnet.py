@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from hwnas.devices import _tables
-from hwnas.devices.registry import canonical_metric, get_device
+from hwnas.devices.registry import get_device
 from hwnas.errors import HwnasUsageError
 
 OP_NAMES: tuple[str, ...] = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -78,10 +78,14 @@ def block_keys(dataset: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ..
     return fixed, tuple(layers)
 
 
-@lru_cache(maxsize=None)
 def _lut_arrays() -> tuple[dict[str, int], tuple[str, ...], np.ndarray, str]:
     """(row of each block key, metric column names like 'edgegpu_energy', values [blocks, metrics]
     float64, provenance label); HW-NAS-Bench's registered pickle wins over the shipped copy."""
+    return _lut_arrays_at(str(_tables.user_data_dir()))
+
+
+@lru_cache(maxsize=4)
+def _lut_arrays_at(user_root: str) -> tuple[dict[str, int], tuple[str, ...], np.ndarray, str]:
     user = _tables.registered("fbnet_lut")
     if user is not None:
         arrays, meta = user

@@ -138,8 +138,13 @@ def _columns(arrays: dict[str, np.ndarray]):
         yield j, str(dev), str(metric), (str(ds) or None)
 
 
-@lru_cache(maxsize=1)
 def _nb201_view() -> dict[tuple[str, str], list[_Column]]:
+    """(device, metric) -> columns in order of preference (registered pickle, then shipped)."""
+    return _nb201_view_at(str(_tables.user_data_dir()))
+
+
+@lru_cache(maxsize=4)
+def _nb201_view_at(user_root: str) -> dict[tuple[str, str], list[_Column]]:
     view: dict[tuple[str, str], list[_Column]] = {}
     user = _tables.registered("nb201")
     if user is not None:

@@ -106,6 +106,7 @@ def canonical_metric(metric: str) -> str:
 
 
 DEVICES: Registry[Device] = Registry("device")
+_ORDER: list[str] = []  # registration order: HW-NAS-Bench's six first, then by source
 
 
 def _register(device: Device) -> Device:
@@ -114,7 +115,9 @@ def _register(device: Device) -> Device:
     for metric, unit in device.metrics:
         if METRIC_UNITS.get(metric) != unit:
             raise ValueError(f"device {device.name}: metric {metric} must be in {METRIC_UNITS.get(metric)}")
-    return DEVICES.register(device.name, aliases=device.aliases)(device)
+    DEVICES.register(device.name, aliases=device.aliases)(device)
+    _ORDER.append(device.name)
+    return device
 
 
 def get_device(name: "str | Device") -> Device:
@@ -125,7 +128,8 @@ def get_device(name: "str | Device") -> Device:
 
 
 def all_devices() -> list[Device]:
-    return [DEVICES.get(n) for n in DEVICES.names()]
+    """Every device, HW-NAS-Bench's six first, then HELP, Eagle, nn-Meter and `local`."""
+    return [DEVICES.get(n) for n in _ORDER]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,10 +145,10 @@ N_NB201 = 15_625
 N_ONEPROXY = 1_999
 N_FBNET_HELP = 5_000
 
-HWNASBENCH = "HW-NAS-Bench (Li et al., ICLR 2021)"
-HELP = "HELP (Lee et al., NeurIPS 2021)"
-EAGLE = "BRP-NAS / Eagle (Dudziak et al., NeurIPS 2020)"
-NNMETER = "nn-Meter (Zhang et al., MobiSys 2021)"
+HWNASBENCH = "HW-NAS-Bench (ICLR 2021)"
+HELP = "HELP (NeurIPS 2021)"
+EAGLE = "BRP-NAS / Eagle (NeurIPS 2020)"
+NNMETER = "nn-Meter (MobiSys 2021)"
 ONEPROXY_NOTE = "NB201 numbers: the 1,999-arch subset released by nn-Meter, as collected by OneProxy"
 
 _FBNET_LUT = "HW-NAS-Bench FBNet block LUT: CIFAR-100 (32x32) and ImageNet (224x224) skeletons"
@@ -274,5 +278,5 @@ for _name, _aliases, _kind, _desc in (
 # --- this machine -------------------------------------------------------------------------------
 _register(Device(
     "local", ("this", "localhost"), "CPU", "this machine, profiled live with onnxruntime (later issue)", LAT, 1,
-    "measured live on this machine", (), "no stored measurements: live profiling is not implemented yet",
+    "this machine (live)", (), "no stored measurements: live profiling is not implemented yet",
 ))

@@ -31,6 +31,7 @@ def cli() -> None:
     Examples:
       hwnas spaces
       hwnas proxies
+      hwnas devices
       hwnas export --space nb201 --arch 6111 --dataset cifar100 -o net.onnx
     """
 
@@ -103,6 +104,16 @@ def export_cmd(space: str, arch: str, dataset: str, output: str, opset: int, see
     click.echo(f"wrote {rep.path}: {space} {result.arch_str}{index}, {result.dataset}, opset {rep.opset}")
     click.echo(f"  params {result.cost.params_m:.6f} M, FLOPs {result.cost.mflops:.6f} M; {check}; "
                f"{rep.export_s + rep.verify_s:.2f} s")
+
+
+def _register_commands() -> None:
+    from hwnas.commands.devices import data_group, devices_cmd
+
+    cli.add_command(devices_cmd)
+    cli.add_command(data_group)
+
+
+_register_commands()
 
 
 def _fail(message: str, code: int) -> int:
