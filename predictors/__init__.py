@@ -1,6 +1,22 @@
 """Latency and energy predictors (installed as `hwnas.predictors`).
 
-Planned: a registry of `Predictor`s (`fit / predict / save / load / evaluate`): `flops`
-(linear baseline), `mlp` on the encoding, `gcn` on the exported ONNX graph, and
-nn-Meter-style kernel models; and the cost service (measured, else predicted, else estimated).
+* `base`      -- the `Predictor` interface (``fit / predict / save / load / evaluate``), the
+  `PREDICTORS` registry and the file format (config.json + weights.npz, no pickles);
+* `metrics`   -- RMSE, MAPE, +-5 % / +-10 % accuracy (nn-Meter), Spearman, Kendall -> `Metrics`;
+* models, one file each: `flops` (linear on FLOPs and params, the baseline), `ridge` (one-hot
+  genotype, the reference baseline), `mlp` (BRP-NAS-style MLP on the encoding), `gcn`
+  (BRP-NAS-style graph network on the exported ONNX graph);
+* `onnx_graph` -- any ONNX model -> graph arrays (op types, log-scaled shape features, edges);
+* `graphs`     -- ONNX graphs of a space's architectures, cached on disk, built in parallel;
+* `train`      -- `train_predictor(device, metric, model, ...)`: the issue's train/test protocol.
 """
+
+from hwnas.predictors import flops, gcn, mlp, ridge  # noqa: F401  (imported so that they register)
+from hwnas.predictors.base import PREDICTORS, Predictor, get_predictor, load_predictor, register, saved_predictors
+from hwnas.predictors.metrics import Metrics, compute_metrics
+from hwnas.predictors.train import TrainResult, train_predictor
+
+__all__ = [
+    "PREDICTORS", "Metrics", "Predictor", "TrainResult", "compute_metrics", "get_predictor", "load_predictor",
+    "register", "saved_predictors", "train_predictor",
+]

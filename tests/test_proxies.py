@@ -40,7 +40,8 @@ CONNECTED = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "no
 DISCONNECTED = ("none",) * 6
 ALL = (
     "az_complexity", "az_expressivity", "az_nas", "az_progressivity", "az_trainability", "fisher",
-    "flops", "grad_norm", "jacob_cov", "naswot", "params", "snip", "synflow", "xi_gsnr",
+    "flops", "grad_norm", "grasp", "jacob_cov", "naswot", "params", "snip", "synflow", "xi_gsnr",
+    "zen", "zico",
 )
 
 
@@ -415,7 +416,7 @@ def test_every_proxy_is_finite_on_a_tiny_nb201_except_documented_cases():
     # are documented to be -inf then; the others stay finite.
     dead = score_all(lambda: tiny_nb201(DISCONNECTED), ALL, SHAPE, CLASSES, seed=0, batch_size=16)
     assert {k for k, v in dead.items() if v == -math.inf} == {
-        "az_expressivity", "az_progressivity", "naswot", "synflow", "jacob_cov"}
+        "az_expressivity", "az_progressivity", "naswot", "synflow", "jacob_cov", "zen", "zico"}
     assert all(math.isfinite(v) for k, v in dead.items() if v != -math.inf)
     assert dead["az_trainability"] < connected["az_trainability"]
 

@@ -119,9 +119,10 @@ def proxies_cmd(space: str, datasets: str, sample: int, seed: int, proxies: str,
             pct = f"{100 * top_fraction:g}%"
             table = Table(title=f"{d}: {len(evaluation.indices)} NAS-Bench-201 archs (sample seed {seed}), "
                                 f"batch {batch_size}, {device}; vs test accuracy")
-            for col in ("proxy", "Kendall tau", "Spearman", f"top-{pct} tau", f"top-{pct} rho", "median ms/arch",
-                        "n", "-inf/NaN"):
-                table.add_column(col, justify="left" if col == "proxy" else "right")
+            table.add_column("proxy", no_wrap=True)
+            for col in ("Kendall tau", "Spearman rho", f"top-{pct} tau", f"top-{pct} rho", "median ms/arch", "n",
+                        "-inf/NaN"):
+                table.add_column(col, justify="right")
             for m in rows:
                 label = f"  {m.name}" if m.kind == "component" else m.name
                 table.add_row(label, _fmt(m.kendall), _fmt(m.spearman), _fmt(m.top_kendall), _fmt(m.top_spearman),

@@ -4,9 +4,9 @@ Registered proxies (``PROXIES.names()``), by cost class:
 
 * free: ``params``, ``flops``, ``az_complexity``
 * forward: ``naswot``, ``az_expressivity``, ``az_progressivity``
-* backward: ``grad_norm``, ``snip``, ``fisher``, ``jacob_cov``, ``synflow``,
+* backward: ``grad_norm``, ``snip``, ``fisher``, ``grasp``, ``jacob_cov``, ``synflow``, ``zen``,
   ``az_trainability``, ``az_nas`` (all four AZ-NAS scores)
-* multi-batch: ``xi_gsnr``
+* multi-batch: ``xi_gsnr``, ``zico``
 
 Use `score_all` for several proxies of one network (shared passes), `get_proxy(name).score`
 for one, and `nonlinear_rank_aggregate` / `linear_rank_aggregate` to combine score columns
@@ -18,14 +18,16 @@ from hwnas.proxies import (  # noqa: F401  (imported so that they register)
     fisher,
     flops,
     grad_norm,
+    grasp,
     jacob_cov,
     naswot,
     params,
     snip,
     synflow,
     xi_gsnr,
+    zen,
+    zico,
 )
-from hwnas.proxies import grasp, zen, zico  # noqa: F401,E402  (registered like the above)
 from hwnas.proxies.aggregate import (
     AZ_NAS_COLUMNS,
     linear_rank_aggregate,

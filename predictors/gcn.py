@@ -1,0 +1,222 @@
+"""``gcn``: a BRP-NAS-style graph convolutional network on the **exported ONNX graph**.
+
+Input: `hwnas.predictors.onnx_graph.OnnxGraph` (nodes = ONNX ops; features = one-hot op type
+over the vocabulary stored with the model + the standardised log-scaled shape features: MACs,
+FLOPs, bytes moved, channels, spatial size, kernel, stride, groups, and the input-dependent / live
+flags). Architectures are turned into graphs by `hwnas.predictors.graphs` (cached on disk); any
+other ONNX CNN can be priced with `predict_onnx` / `predict_graphs`.
+
+Network (pure torch, no torch_geometric):
+
+* embedding: linear + ReLU;
+* ``layers`` directed graph-convolution layers with residual connections,
+  ``h <- h + ReLU(A_in h W_in + A_out h W_out + b)``, where ``A_in`` averages over a node's
+  producers and itself and ``A_out`` over its consumers and itself (row-normalised adjacency
+  with self loops, one per direction, so "ReLU before Conv" differs from "Conv before ReLU");
+* readout ``additive`` (default): every node contributes ``softplus(MLP(h_v))`` and the graph's
+  cost is the sum of the contributions times a learned scale -- latency is, to first order, a
+  sum of per-op times, so this generalises to graphs larger than those seen in training, and a
+  dead op can learn to cost nothing; ``mean`` / ``sum``: global mean / sum pooling and an MLP
+  head on the standardised log-cost.
+
+Training: AdamW with a one-cycle cosine schedule on the mean squared error of **log-cost**
+(squared relative error), seeded init and shuffling, so a seed gives one result.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from hwnas.errors import HwnasUsageError
+from hwnas.predictors.base import Predictor, register
+from hwnas.predictors.onnx_graph import FEATURE_NAMES, OP_VOCAB, OnnxGraph, graph_from_onnx
+from hwnas.predictors.torch_utils import numpy_to_state, seeded, state_to_numpy, train_loop
+
+READOUTS = ("additive", "mean", "sum")
+
+
+def _net(n_in: int, hidden: int, layers: int, readout: str, dropout: float):
+    import torch
+    from torch import nn
+
+    class GCNNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Linear(n_in, hidden)
+            self.w_in = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(layers))
+            self.w_out = nn.ModuleList(nn.Linear(hidden, hidden, bias=False) for _ in range(layers))
+            self.drop = nn.Dropout(dropout)
+            self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+            self.offset = nn.Parameter(torch.zeros(1))  # log-scale of the additive readout
+
+        def forward(self, x, a_in, a_out, batch, n_graphs: int):
+            h = torch.relu(self.embed(x))
+            for w_in, w_out in zip(self.w_in, self.w_out):
+                msg = torch.sparse.mm(a_in, w_in(h)) + torch.sparse.mm(a_out, w_out(h))
+                h = h + self.drop(torch.relu(msg))
+            if readout == "additive":
+                contrib = nn.functional.softplus(self.head(h).squeeze(-1))
+                total = torch.zeros(n_graphs, dtype=h.dtype).index_add_(0, batch, contrib)
+                return torch.log(total + 1e-12) + self.offset
+            pooled = torch.zeros(n_graphs, h.shape[1], dtype=h.dtype).index_add_(0, batch, h)
+            if readout == "mean":
+                counts = torch.zeros(n_graphs, dtype=h.dtype).index_add_(0, batch, torch.ones_like(batch, dtype=h.dtype))
+                pooled = pooled / counts.clamp(min=1).unsqueeze(-1)
+            return self.head(pooled).squeeze(-1)
+
+    return GCNNet()
+
+
+def _norm_adj(src: np.ndarray, dst: np.ndarray, n: int):
+    """Row-normalised adjacency with self loops: row v averages over {u: u->v} and v itself."""
+    import torch
+
+    loops = np.arange(n, dtype=np.int64)
+    rows = np.concatenate([dst, loops])
+    cols = np.concatenate([src, loops])
+    deg = np.bincount(rows, minlength=n).astype(np.float32)
+    vals = 1.0 / deg[rows]
+    return torch.sparse_coo_tensor(torch.as_tensor(np.stack([rows, cols])), torch.as_tensor(vals), (n, n)).coalesce()
+
+
+@register("gcn", aliases=("brp-gcn",))
+class GCNPredictor(Predictor):
+    description = "BRP-NAS-style GCN on the exported ONNX graph (op type + shape features), log-cost"
+    inputs = "ONNX graph (any CNN)"
+    defaults = {"hidden": 96, "layers": 4, "readout": "additive", "dropout": 0.0, "epochs": 250,
+                "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "opset": 17}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.hparams["readout"] not in READOUTS:
+            raise HwnasUsageError(f"gcn readout must be one of {', '.join(READOUTS)}, not {self.hparams['readout']!r}")
+        self.workers = 1  # processes that export graphs not yet cached
+        self.cache_dir: "str | os.PathLike[str] | None" = None
+        self.progress = False
+        self.vocab: tuple[str, ...] = OP_VOCAB
+        self._memo: dict[tuple[int, ...], OnnxGraph] = {}
+
+    # --- graphs ------------------------------------------------------------------------------
+    def prepare(self, archs: Sequence) -> None:
+        """Make (or read) the graphs of ``archs`` once, in ``self.workers`` processes."""
+        from hwnas.predictors.graphs import graphs_for_archs
+
+        archs = [a for a in self.archs(archs) if tuple(a.genotype) not in self._memo]
+        if archs:
+            graphs = graphs_for_archs(self.space, archs, self.dataset, workers=self.workers, cache_dir=self.cache_dir,
+                                      progress=self.progress, opset=int(self.hparams["opset"]))
+            for a, g in zip(archs, graphs):
+                self._memo[tuple(a.genotype)] = g
+
+    def graphs(self, archs) -> list[OnnxGraph]:
+        self.prepare(archs)
+        return [self._memo[tuple(a.genotype)] for a in self.archs(archs)]
+
+    def _encode(self, g: OnnxGraph) -> np.ndarray:
+        index = {op: i for i, op in enumerate(self.vocab)}
+        ops = np.array([index.get(str(op), len(self.vocab)) for op in g.op_types], dtype=np.int64)
+        onehot = np.zeros((g.num_nodes, len(self.vocab) + 1), dtype=np.float32)
+        onehot[np.arange(g.num_nodes), ops] = 1.0
+        feats = (g.features - self.feat_mean) / self.feat_std
+        return np.hstack([onehot, feats.astype(np.float32)])
+
+    def _collate(self, encoded: list[np.ndarray], graphs: list[OnnxGraph]):
+        import torch
+
+        sizes = np.array([g.num_nodes for g in graphs], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        n = int(sizes.sum())
+        src = np.concatenate([g.edges[0] + o for g, o in zip(graphs, offsets)]) if graphs else np.zeros(0, np.int64)
+        dst = np.concatenate([g.edges[1] + o for g, o in zip(graphs, offsets)]) if graphs else np.zeros(0, np.int64)
+        x = torch.as_tensor(np.concatenate(encoded))
+        batch = torch.as_tensor(np.repeat(np.arange(len(graphs)), sizes))
+        return x, _norm_adj(src, dst, n), _norm_adj(dst, src, n), batch, len(graphs)
+
+    # --- Predictor ---------------------------------------------------------------------------
+    def _build(self):
+        h = self.hparams
+        n_in = len(self.vocab) + 1 + len(FEATURE_NAMES)
+        return _net(n_in, int(h["hidden"]), int(h["layers"]), str(h["readout"]), float(h["dropout"]))
+
+    def _fit(self, archs, targets) -> None:
+        self.fit_graphs(self.graphs(archs), targets)
+
+    def _predict(self, archs) -> np.ndarray:
+        return self.predict_graphs(self.graphs(archs))
+
+    def fit_graphs(self, graphs: Sequence[OnnxGraph], targets) -> "GCNPredictor":
+        """Fit on graphs (e.g. of any ONNX CNNs) and their positive costs."""
+        import torch
+
+        y = np.asarray(targets, dtype=np.float64).reshape(-1)
+        if len(graphs) != y.size or y.size < 2:
+            raise HwnasUsageError(f"need matching graphs and targets (at least 2), got {len(graphs)} and {y.size}")
+        if not np.all(np.isfinite(y)) or not np.all(y > 0):
+            raise HwnasUsageError("targets must be positive and finite")
+        h = self.hparams
+        graphs = list(graphs)
+        allf = np.concatenate([g.features for g in graphs]).astype(np.float64)
+        self.feat_mean = allf.mean(axis=0).astype(np.float32)
+        std = allf.std(axis=0)
+        self.feat_std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+        encoded = [self._encode(g) for g in graphs]
+        logy = np.log(y)
+        additive = h["readout"] == "additive"
+        self.y_mean, self.y_std = (0.0, 1.0) if additive else (float(logy.mean()), float(logy.std() or 1.0))
+        target = torch.as_tensor(((logy - self.y_mean) / self.y_std).astype(np.float32))
+        with seeded(self.seed):
+            self.net = self._build()
+            if additive:  # start at the right scale: offset = mean log y - mean initial log-sum
+                with torch.no_grad():
+                    first = list(range(min(len(graphs), 64)))
+                    out = self.net(*self._collate([encoded[i] for i in first], [graphs[i] for i in first]))
+                    self.net.offset.fill_(float(logy.mean() - out.mean()))
+            self.net.train()
+
+            def step(idx):
+                out = self.net(*self._collate([encoded[i] for i in idx], [graphs[i] for i in idx]))
+                return torch.nn.functional.mse_loss(out, target[idx])
+
+            self.history = train_loop(self.net.parameters(), len(graphs), int(h["batch_size"]), int(h["epochs"]),
+                                      float(h["lr"]), float(h["weight_decay"]), self.seed, step)
+        self.net.eval()
+        self.fitted = True
+        return self
+
+    def predict_graphs(self, graphs: Sequence[OnnxGraph], batch_size: int = 256) -> np.ndarray:
+        """Predicted cost of each graph."""
+        import torch
+
+        self._check_fitted()
+        graphs = list(graphs)
+        out = np.empty(len(graphs), dtype=np.float64)
+        with torch.no_grad():
+            for start in range(0, len(graphs), batch_size):
+                part = graphs[start:start + batch_size]
+                pred = self.net(*self._collate([self._encode(g) for g in part], part))
+                out[start:start + len(part)] = pred.double().numpy()
+        return np.exp(out * self.y_std + self.y_mean)
+
+    def predict_onnx(self, models: Sequence) -> np.ndarray:
+        """Predicted cost of ONNX models (ModelProto, bytes or paths)."""
+        return self.predict_graphs([graph_from_onnx(m) for m in models])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**state_to_numpy(self.net), "feat_mean": self.feat_mean, "feat_std": self.feat_std,
+                "y_norm": np.array([self.y_mean, self.y_std]), "op_vocab": np.array(self.vocab, dtype=str),
+                "feature_names": np.array(FEATURE_NAMES, dtype=str)}
+
+    def _set_state(self, arrays) -> None:
+        names = tuple(str(v) for v in np.asarray(arrays["feature_names"]))
+        if names != FEATURE_NAMES:
+            raise ValueError(f"saved with graph features {names}, this hwnas makes {FEATURE_NAMES}")
+        self.vocab = tuple(str(v) for v in np.asarray(arrays["op_vocab"]))
+        self.net = self._build()
+        numpy_to_state(self.net, arrays)
+        self.net.eval()
+        self.feat_mean = np.asarray(arrays["feat_mean"], dtype=np.float32).reshape(len(FEATURE_NAMES))
+        self.feat_std = np.asarray(arrays["feat_std"], dtype=np.float32).reshape(len(FEATURE_NAMES))
+        self.y_mean, self.y_std = (float(v) for v in np.asarray(arrays["y_norm"], dtype=np.float64))

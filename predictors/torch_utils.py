@@ -1,0 +1,70 @@
+"""Small torch helpers shared by the neural predictors: seeded construction, a deterministic
+training loop, and state dicts as plain numpy arrays (for weights.npz)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block under ``torch.manual_seed(seed)`` without disturbing the caller's RNG."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def state_to_numpy(module, prefix: str = "net.") -> dict[str, np.ndarray]:
+    return {prefix + k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
+
+
+def numpy_to_state(module, arrays: dict[str, np.ndarray], prefix: str = "net.") -> None:
+    """Load arrays written by `state_to_numpy`; ValueError on a missing array or a shape mismatch."""
+    import torch
+
+    own = module.state_dict()
+    new = {}
+    for k, v in own.items():
+        key = prefix + k
+        if key not in arrays:
+            raise ValueError(f"array {key!r} is missing")
+        arr = np.asarray(arrays[key])
+        if tuple(arr.shape) != tuple(v.shape):
+            raise ValueError(f"array {key!r} has shape {arr.shape}, the model needs {tuple(v.shape)}")
+        new[k] = torch.as_tensor(arr, dtype=v.dtype)
+    module.load_state_dict(new)
+
+
+def train_loop(params, n: int, batch_size: int, epochs: int, lr: float, weight_decay: float, seed: int,
+               step: Callable[[np.ndarray], "object"]) -> list[float]:
+    """AdamW with a cosine learning-rate schedule over ``epochs`` passes of shuffled mini-batches.
+
+    ``step(indices)`` returns the loss tensor of one batch. Shuffling uses a numpy generator
+    seeded with ``seed``, so training is a function of the seed. Returns the mean loss per epoch."""
+    import torch
+
+    params = list(params)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    batches_per_epoch = max(1, -(-n // batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * batches_per_epoch,
+                                                pct_start=0.1, anneal_strategy="cos")
+    rng = np.random.default_rng(seed)
+    history = []
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        total = 0.0
+        for b in range(batches_per_epoch):
+            idx = order[b * batch_size:(b + 1) * batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = step(idx)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        history.append(total / n)
+    return history
