@@ -3,8 +3,8 @@
 Registered proxies (``PROXIES.names()``), by cost class:
 
 * free: ``params``, ``flops``, ``az_complexity``
-* forward: ``naswot``, ``az_expressivity``, ``az_progressivity``
-* backward: ``grad_norm``, ``snip``, ``fisher``, ``grasp``, ``jacob_cov``, ``synflow``, ``zen``,
+* forward: ``naswot``, ``zen``, ``az_expressivity``, ``az_progressivity``
+* backward: ``grad_norm``, ``snip``, ``fisher``, ``grasp``, ``jacob_cov``, ``synflow``,
   ``az_trainability``, ``az_nas`` (all four AZ-NAS scores)
 * multi-batch: ``xi_gsnr``, ``zico``
 
