@@ -109,10 +109,12 @@ def export_cmd(space: str, arch: str, dataset: str, output: str, opset: int, see
 def _register_commands() -> None:
     from hwnas.commands.devices import data_group, devices_cmd
     from hwnas.commands.eval_proxies import eval_group
+    from hwnas.commands.predictors import predictors_group
 
     cli.add_command(devices_cmd)
     cli.add_command(data_group)
     cli.add_command(eval_group)
+    cli.add_command(predictors_group)
 
 
 _register_commands()

@@ -61,7 +61,8 @@ class Predictor(abc.ABC):
         self.space = sp.name
         self.dataset = sp.dataset(dataset).name
         self.seed = int(seed)
-        self.hparams: dict[str, Any] = {**self.defaults, **hparams}
+        self.hparams: dict[str, Any] = {**self.defaults,
+                                        **{k: _coerce(self.name, k, v, self.defaults[k]) for k, v in hparams.items()}}
         self.trained_on: dict[str, Any] = {}  # e.g. device, metric, unit, train_size, split seed
         self.fitted = False
 
@@ -202,6 +203,29 @@ class Predictor(abc.ABC):
             raise _corrupt(folder, WEIGHTS_FILE, exc) from None
         pred.fitted = True
         return pred
+
+
+def _coerce(model: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the hyper-parameter's default (so "100" from the CLI is 100)."""
+    kind = type(default)
+    try:
+        if kind is bool:
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if isinstance(value, (bool, int)):
+                return bool(value)
+            raise ValueError
+        if kind is int:
+            f = float(value)
+            if f != int(f):
+                raise ValueError
+            return int(f)
+        if kind is float:
+            return float(value)
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        raise HwnasUsageError(f"{model} option {key}={value!r} is not a valid {kind.__name__} "
+                              f"(default {default!r})") from None
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -19,7 +19,7 @@ Network (pure torch, no torch_geometric):
   dead op can learn to cost nothing; ``mean`` / ``sum``: global mean / sum pooling and an MLP
   head on the standardised log-cost.
 
-Training: AdamW with a one-cycle cosine schedule on the mean squared error of **log-cost**
+Training: AdamW with warm-up and cosine decay on the mean squared error of **log-cost**
 (squared relative error), seeded init and shuffling, so a seed gives one result.
 """
 
@@ -79,7 +79,8 @@ def _norm_adj(src: np.ndarray, dst: np.ndarray, n: int):
     cols = np.concatenate([src, loops])
     deg = np.bincount(rows, minlength=n).astype(np.float32)
     vals = 1.0 / deg[rows]
-    return torch.sparse_coo_tensor(torch.as_tensor(np.stack([rows, cols])), torch.as_tensor(vals), (n, n)).coalesce()
+    return torch.sparse_coo_tensor(torch.as_tensor(np.stack([rows, cols])), torch.as_tensor(vals), (n, n),
+                                   check_invariants=False).coalesce()
 
 
 @register("gcn", aliases=("brp-gcn",))
@@ -117,7 +118,8 @@ class GCNPredictor(Predictor):
 
     def _encode(self, g: OnnxGraph) -> np.ndarray:
         index = {op: i for i, op in enumerate(self.vocab)}
-        ops = np.array([index.get(str(op), len(self.vocab)) for op in g.op_types], dtype=np.int64)
+        kinds, inverse = np.unique(g.op_types, return_inverse=True)
+        ops = np.array([index.get(str(op), len(self.vocab)) for op in kinds], dtype=np.int64)[inverse.reshape(-1)]
         onehot = np.zeros((g.num_nodes, len(self.vocab) + 1), dtype=np.float32)
         onehot[np.arange(g.num_nodes), ops] = 1.0
         feats = (g.features - self.feat_mean) / self.feat_std

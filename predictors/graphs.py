@@ -117,6 +117,7 @@ def graphs_for_archs(space: str, archs: Sequence[Arch], dataset: str = "cifar10"
     if todo:
         jobs = [(sp.name, genotype, ds, cache, opset) for genotype in todo]
         bar = _progress(progress, len(jobs), f"ONNX graphs ({sp.name}, {ds}, {workers} worker(s))")
+        pool = None
         try:
             if workers <= 1:
                 results = map(_build, jobs)
@@ -134,7 +135,7 @@ def graphs_for_archs(space: str, archs: Sequence[Arch], dataset: str = "cifar10"
                 bar.advance()
         finally:
             bar.close()
-            if workers > 1:
+            if pool is not None:
                 pool.shutdown(cancel_futures=True)
     return out  # type: ignore[return-value]
 

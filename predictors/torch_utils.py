@@ -4,6 +4,7 @@ training loop, and state dicts as plain numpy arrays (for weights.npz)."""
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Callable, Iterator
 
 import numpy as np
@@ -42,7 +43,7 @@ def numpy_to_state(module, arrays: dict[str, np.ndarray], prefix: str = "net.") 
 
 def train_loop(params, n: int, batch_size: int, epochs: int, lr: float, weight_decay: float, seed: int,
                step: Callable[[np.ndarray], "object"]) -> list[float]:
-    """AdamW with a cosine learning-rate schedule over ``epochs`` passes of shuffled mini-batches.
+    """AdamW with linear warm-up and a cosine learning-rate decay over ``epochs`` passes of shuffled mini-batches.
 
     ``step(indices)`` returns the loss tensor of one batch. Shuffling uses a numpy generator
     seeded with ``seed``, so training is a function of the seed. Returns the mean loss per epoch."""
@@ -51,8 +52,15 @@ def train_loop(params, n: int, batch_size: int, epochs: int, lr: float, weight_d
     params = list(params)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     batches_per_epoch = max(1, -(-n // batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * batches_per_epoch,
-                                                pct_start=0.1, anneal_strategy="cos")
+    total = max(1, epochs * batches_per_epoch)
+    warmup = max(1, total // 10)
+
+    def factor(step: int) -> float:  # linear warm-up over 10 % of the steps, then cosine to 0
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     rng = np.random.default_rng(seed)
     history = []
     for _ in range(epochs):

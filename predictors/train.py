@@ -80,8 +80,10 @@ def measured_targets(space: str, device: str, metric: str, dataset: str) -> tupl
     measured = np.flatnonzero(np.isfinite(anyinput))
     if measured.size == 0:
         have = devices_with_data(sp.name, metric)
-        raise HwnasUsageError(f"device {dev.name!r} has no measured {metric} for {sp.name}; devices with "
-                              f"{sp.name} {metric}: {', '.join(have) or 'none'}")
+        detail = "; ".join(c.detail for c in dev.coverage_of(sp.name, metric) if c.detail)
+        raise HwnasUsageError(f"device {dev.name!r} has no measured {metric} for {sp.name}"
+                              f"{f' ({detail})' if detail else ''}; devices with {sp.name} {metric}: "
+                              f"{', '.join(have) or 'none'}")
     cost = measured_cost(sp.name, int(measured[0]), dev.name, metric)
     if cost is not None and cost.dataset is not None:
         raise HwnasUsageError(f"{dev.name} {metric} was measured with {cost.dataset} input, not {ds}; "
