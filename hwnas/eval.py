@@ -326,36 +326,16 @@ def score_architecture(
     """Scores of proxies ``names`` for NB-201 architecture ``index`` on ``dataset``: the network
     from ``get_space(space).build``, Kaiming-normal initialisation and probe batch under the
     per-architecture seed ``hwnas.init.arch_seed(seed, arch)``, all via
-    `hwnas.proxies.score_all` (on CPU). Returns {score column: value}.
-
-    ``device="cuda"`` builds and initialises the same way, then moves the network and the probe
-    batch to the GPU and scores through the same `ScoringContext`."""
-    from hwnas.init import arch_seed, init_kaiming_normal
-    from hwnas.proxies import ScoringContext, get_proxy, make_batch, score_all
-    from hwnas.proxies.base import ProxyInput
+    `hwnas.proxies.score_all` on ``device``. Returns {score column: value}."""
+    from hwnas.init import arch_seed
+    from hwnas.proxies import score_all
     from hwnas.spaces import get_space
 
     sp = get_space(space)
-    arch = sp.arch_at(int(index)) if hasattr(sp, "arch_at") else sp.parse(str(index))
+    arch = sp.parse(str(index))
     spec = sp.dataset(dataset)
-    s = arch_seed(seed, arch)
-    if device == "cpu":
-        return score_all(lambda: sp.build(arch, spec.name), list(names), spec.input_shape, spec.num_classes,
-                         seed=s, batch_size=batch_size)
-    proxies = list(dict.fromkeys(get_proxy(n) for n in names))
-    needs: set[str] = set()
-    for p in proxies:
-        needs |= p.needs
-    model = init_kaiming_normal(sp.build(arch, spec.name), s).to(device)
-    data = make_batch(spec.input_shape, batch_size, spec.num_classes, s)
-    data = ProxyInput(data.inputs.to(device), data.labels.to(device), data.num_classes)
-    ctx = ScoringContext(model, spec.input_shape, seed=s, batch=data, needs=needs)
-    out: dict[str, float] = {}
-    for p in proxies:
-        values = ctx.evaluate(p)
-        for key in p.outputs:
-            out[key] = values[key]
-    return out
+    return score_all(lambda: sp.build(arch, spec.name), list(names), spec.input_shape, spec.num_classes,
+                     seed=arch_seed(seed, arch), batch_size=batch_size, device=device)
 
 
 @dataclass

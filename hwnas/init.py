@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -46,22 +47,16 @@ _NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
 
 
 @torch.no_grad()
-def init_kaiming_normal(model: nn.Module, seed: int) -> nn.Module:
-    """Re-initialise ``model`` in place and return it.
-
-    Conv / linear weights ~ N(0, 2 / fan_in) (PyTorch's ``kaiming_normal_(mode="fan_in",
-    nonlinearity="relu")``, fan_in = in_channels / groups * kernel area), their biases 0;
-    normalisation layers get weight 1 and bias 0, and BatchNorm running statistics are reset.
-    Draws come, in ``model.modules()`` order, from a private generator seeded from ``seed``:
-    the global torch RNG is not touched and the result does not depend on what ran before.
-    """
-    g = generator(seed, "init")
+def init_normal(model: nn.Module, g: torch.Generator, std_of_fan_in: "Callable[[int], float]") -> nn.Module:
+    """Re-initialise ``model`` in place from generator ``g`` and return it: conv / linear weights
+    ~ N(0, std_of_fan_in(fan_in)^2) drawn in ``model.modules()`` order (fan_in = in_channels /
+    groups * kernel area), their biases 0; normalisation layers get weight 1 and bias 0, and
+    BatchNorm running statistics are reset."""
     for m in model.modules():
         if isinstance(m, WEIGHT_LAYERS):
             w = m.weight
             fan_in = w[0].numel() if w.dim() > 1 else w.numel()
-            std = math.sqrt(2.0) / math.sqrt(fan_in)
-            w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) * std)
+            w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) * std_of_fan_in(fan_in))
             if m.bias is not None:
                 m.bias.zero_()
         elif isinstance(m, _NORMS):
@@ -72,3 +67,15 @@ def init_kaiming_normal(model: nn.Module, seed: int) -> nn.Module:
             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
                 m.reset_running_stats()
     return model
+
+
+def init_kaiming_normal(model: nn.Module, seed: int) -> nn.Module:
+    """Re-initialise ``model`` in place and return it.
+
+    Conv / linear weights ~ N(0, 2 / fan_in) (PyTorch's ``kaiming_normal_(mode="fan_in",
+    nonlinearity="relu")``, fan_in = in_channels / groups * kernel area), their biases 0;
+    normalisation layers get weight 1 and bias 0, and BatchNorm running statistics are reset.
+    Draws come, in ``model.modules()`` order, from a private generator seeded from ``seed``:
+    the global torch RNG is not touched and the result does not depend on what ran before.
+    """
+    return init_normal(model, generator(seed, "init"), lambda fan_in: math.sqrt(2.0 / fan_in))

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 from torch import nn
 
 from hwnas.errors import HwnasUsageError
-from hwnas.proxies.base import get_proxy
+from hwnas.proxies.base import ProxyInput, get_proxy, make_batch
 from hwnas.init import init_kaiming_normal
 from hwnas.proxies.passes import ScoringContext
 
@@ -22,6 +22,7 @@ def score_all(
     seed: int = 0,
     batch_size: int = 64,
     init: str = "kaiming_normal",
+    device: str = "cpu",
 ) -> dict[str, float]:
     """Scores of the proxies ``names`` (or aliases) for one network built by ``model_factory``.
 
@@ -31,7 +32,8 @@ def score_all(
     num_classes, seed)``. Proxies reading the shared pass (naswot, grad_norm, snip, fisher,
     jacob_cov, AZ-NAS) get ONE forward pass plus the backward passes any of them needs; the
     others run their own pass. Every pass leaves the model as it found it, so the result does
-    not depend on the order of ``names``.
+    not depend on the order of ``names``. ``device`` other than "cpu": the network is built and
+    initialised on the CPU, then it and the probe batch move there.
 
     Returns {score name: value}, in the order of ``names``; ``az_nas`` contributes its four
     columns ``az_expressivity``, ``az_progressivity``, ``az_trainability``, ``az_complexity``.
@@ -51,7 +53,12 @@ def score_all(
     model = model_factory()
     if init == "kaiming_normal":
         init_kaiming_normal(model, seed)
-    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch_size, num_classes=num_classes,
+    batch: "int | ProxyInput" = batch_size
+    if device != "cpu":  # built and initialised on the CPU (same weights), then moved
+        model = model.to(device)
+        data = make_batch(input_shape, batch_size, num_classes, seed)
+        batch = ProxyInput(data.inputs.to(device), data.labels.to(device), data.num_classes)
+    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch, num_classes=num_classes,
                          needs=needs)
     scores: dict[str, float] = {}
     for proxy in proxies:

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from hwnas.errors import HwnasUsageError
-from hwnas.init import WEIGHT_LAYERS, generator
+from hwnas.init import WEIGHT_LAYERS, generator, init_normal
 from hwnas.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
@@ -48,25 +48,12 @@ if TYPE_CHECKING:
     from hwnas.proxies.passes import ScoringContext
 
 MIXUP_GAMMA = 1e-2  # alpha of Eq. 11 (Zen-NAS's mixup_gamma)
-_NORMS = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)
 
 
-@torch.no_grad()
 def gaussian_init(model: nn.Module, seed: int) -> nn.Module:
     """Zen-NAS's ``network_weight_gaussian_init`` in place: conv / linear weights ~ N(0, 1) (from a
     private generator seeded from ``seed``), their biases 0, normalisation weights 1, biases 0."""
-    g = generator(seed, "zen", "init")
-    for m in model.modules():
-        if isinstance(m, WEIGHT_LAYERS):
-            m.weight.copy_(torch.randn(m.weight.shape, generator=g, dtype=m.weight.dtype))
-            if m.bias is not None:
-                m.bias.zero_()
-        elif isinstance(m, _NORMS):
-            if getattr(m, "weight", None) is not None:
-                m.weight.fill_(1.0)
-            if getattr(m, "bias", None) is not None:
-                m.bias.zero_()
-    return model
+    return init_normal(model, generator(seed, "zen", "init"), lambda fan_in: 1.0)
 
 
 def pre_gap_module(model: nn.Module) -> nn.Module:
