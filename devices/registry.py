@@ -105,7 +105,7 @@ def canonical_metric(metric: str) -> str:
     return key
 
 
-DEVICES: Registry[Device] = Registry("device")
+DEVICES: Registry[Device] = Registry("device", list_command="hwnas devices")
 _ORDER: list[str] = []  # registration order: HW-NAS-Bench's six first, then by source
 
 

@@ -13,8 +13,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Maps names (and aliases) to registered objects; unknown names get close matches suggested."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, list_command: str | None = None) -> None:
         self.kind = kind
+        self.list_command = list_command  # the CLI command that lists them, for long registries
         self._items: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
 
@@ -41,9 +42,12 @@ class Registry(Generic[T]):
         choices = sorted([*self._items, *self._aliases])
         close = difflib.get_close_matches(key, choices, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise HwnasUsageError(
-            f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._items))})"
-        )
+        known = sorted(self._items)
+        if self.list_command and len(known) > 20:
+            listing = f"{len(known)} known: see `{self.list_command}`"
+        else:
+            listing = f"known: {', '.join(known)}"
+        raise HwnasUsageError(f"unknown {self.kind} {name!r}{hint} ({listing})")
 
     def get(self, name: str) -> T:
         return self._items[self.canonical(name)]
