@@ -18,6 +18,9 @@ exactly. Per single input sample:
 ``"macs"`` -- multiply-accumulates of the conv, linear (with bias) and pooling layers only;
 what a hardware model usually wants as its "FLOPs" feature.
 
+``"conv_linear"`` -- conv and linear multiply-accumulates (linear bias included), pooling
+excluded: the NAS-Bench-201 API figure the AZ-NAS authors use as their complexity score.
+
 Parameters count every trainable scalar (BatchNorm affine weights included), as NAS-Bench-201.
 """
 
@@ -31,7 +34,7 @@ if TYPE_CHECKING:  # torch is imported where it is used, so `ModelCost` costs no
     import torch
     from torch import nn
 
-FLOP_CONVENTIONS = ("nb201", "macs")
+FLOP_CONVENTIONS = ("nb201", "macs", "conv_linear")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ def _module_flops(module: "nn.Module", x: "torch.Tensor", out: "torch.Tensor", c
             per_sample += module.out_features
         return per_sample * x.shape[0]
     if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        if convention == "conv_linear":
+            return 0
         kh, kw = _pair(module.kernel_size)
         return out.numel() * kh * kw
     if not full:
@@ -103,7 +108,7 @@ def _module_flops(module: "nn.Module", x: "torch.Tensor", out: "torch.Tensor", c
 
 def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201") -> int:
     """FLOPs of one forward pass on a single sample of shape (C, H, W) or (1, C, H, W),
-    under ``convention`` ("nb201" or "macs", see the module docstring)."""
+    under ``convention`` ("nb201", "macs" or "conv_linear", see the module docstring)."""
     import torch
     from torch import nn
 

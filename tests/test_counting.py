@@ -27,6 +27,8 @@ def test_convention_on_a_hand_made_network():
     assert count_flops(net, (3, 4, 4)) == 3456 + 256 + 128 + 128 + 144 + 36 + 20
     # plain MACs: conv, pool and linear with bias only
     assert count_flops(net, (3, 4, 4), convention="macs") == 3456 + 128 + 144 + 25
+    # the NAS-Bench-201 API figure (AZ-NAS's complexity): conv and linear only
+    assert count_flops(net, (3, 4, 4), convention="conv_linear") == 3456 + 144 + 25
     assert count_params(net) == 216 + 16 + 36 + 25
     # the batch size of the probe does not change the per-sample count
     assert count_flops(net, (1, 3, 4, 4)) == count_flops(net, (3, 4, 4))

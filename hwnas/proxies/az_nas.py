@@ -2,7 +2,7 @@
 
 All four come from one scoring context: expressivity and progressivity from the primary-block
 features of the shared forward pass, trainability from backward passes of Rademacher output
-gradients through the same graph (`hwnas.proxies.passes`), complexity = FLOPs. ``az_nas``
+gradients through the same graph (`hwnas.proxies.passes`), complexity = conv + linear MACs. ``az_nas``
 yields the four scores together; ``az_expressivity`` ... ``az_complexity`` expose each one
 (asking for several of them still runs the pass once). Combine them across candidates with
 `hwnas.proxies.aggregate.nonlinear_rank_aggregate` (Eq. 12).
@@ -28,8 +28,9 @@ Deliberate decisions (see docs of each function; the official code differs as no
   an exactly norm-preserving block gets sigma ~ (1 + sqrt(c/n))^2 > 1, so its score is below
   0 -- for NB201 at batch 64 about -0.001 in stage 1 (c=16, n=65536), -0.008 in stage 2 and
   -0.06 in stage 3 (c=64, n=4096). This bias is the paper's and the official code's too.
-* Complexity = FLOPs per sample in the NAS-Bench-201 convention of `hwnas.counting` (shared
-  with the ``flops`` proxy). The AZ-NAS authors read FLOPs from the NAS-Bench-201 API.
+* Complexity = conv + linear multiply-accumulates per sample (`hwnas.counting` convention
+  "conv_linear"), the NAS-Bench-201 API figure the AZ-NAS authors read; the ``flops`` proxy
+  keeps the NAS-Bench-201 table convention (with BN, ReLU and pooling element operations).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class AZNas(Proxy):
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
         out = dict(ctx.evaluate(_ExprProg()))
         out["az_trainability"] = _trainability(ctx)
-        out["az_complexity"] = float(ctx.flops())
+        out["az_complexity"] = float(ctx.flops("conv_linear"))
         return out
 
 
@@ -162,14 +163,15 @@ class AZTrainability(Proxy):
 
 @register
 class AZComplexity(Proxy):
-    """Complexity = FLOPs per sample (NAS-Bench-201 convention), as the ``flops`` proxy."""
+    """Complexity = conv + linear multiply-accumulates per sample (`hwnas.counting` convention
+    "conv_linear": the NAS-Bench-201 API figure the AZ-NAS authors use, pooling excluded)."""
 
     name = "az_complexity"
-    description = "AZ-NAS complexity: FLOPs per sample, NAS-Bench-201 convention (FLOPs)"
+    description = "AZ-NAS complexity: conv + linear multiply-accumulates per sample (MACs)"
     cost = "free"
 
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
-        return {self.name: float(ctx.flops())}
+        return {self.name: float(ctx.flops("conv_linear"))}
 
 
 class _ExprProg(Proxy):

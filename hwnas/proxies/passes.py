@@ -262,7 +262,7 @@ class ScoringContext:
             self.batch_size = int(batch)
             self._num_classes = num_classes
         self._main: MainPass | None = None
-        self._flops: int | None = None
+        self._flops: dict[str, int] = {}
         self._results: dict[str, dict[str, float]] = {}
 
     @property
@@ -293,14 +293,14 @@ class ScoringContext:
             self._main = run_main_pass(self.model, self.data, sorted(products), self.seed)
         return self._main
 
-    def flops(self) -> int:
-        """FLOPs per sample, NAS-Bench-201 convention (`hwnas.counting`), computed once."""
-        if self._flops is None:
+    def flops(self, convention: str = "nb201") -> int:
+        """FLOPs per sample under ``convention`` (`hwnas.counting`), computed once each."""
+        if convention not in self._flops:
             from hwnas.counting import count_flops
 
             with preserved_state(self.model):
-                self._flops = count_flops(self.model, self.input_shape, convention="nb201")
-        return self._flops
+                self._flops[convention] = count_flops(self.model, self.input_shape, convention=convention)
+        return self._flops[convention]
 
     def evaluate(self, proxy: "Proxy") -> dict[str, float]:
         """``proxy.compute(self)``, once per proxy name."""
