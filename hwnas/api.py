@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from hwnas.counting import ModelCost
+from hwnas.errors import HwnasUsageError
 from hwnas.export import ExportReport, calibrate_batchnorm, check_output_path, export_onnx
 from hwnas.init import build_seeded
 from hwnas.spaces import Arch, get_space
@@ -28,8 +29,6 @@ def resolve_arch(space: str, arch: "str | int | Arch") -> Arch:
     sp = get_space(space)
     if isinstance(arch, Arch):
         if arch.space != sp.name:
-            from hwnas.errors import HwnasUsageError
-
             raise HwnasUsageError(f"architecture belongs to space {arch.space!r}, not {sp.name!r}")
         return sp.from_genotype(arch.genotype)
     return sp.parse(str(arch))

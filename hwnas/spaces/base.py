@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hwnas.errors import HwnasUsageError
 from hwnas.registry import Registry
 
 if TYPE_CHECKING:  # torch is imported lazily so that `hwnas --help` stays fast
@@ -76,8 +77,6 @@ class Space(abc.ABC):
 
     def from_genotype(self, genotype: "tuple[int, ...] | list[int] | np.ndarray") -> Arch:
         """An `Arch` from an integer genotype, checked against `genotype_bounds`."""
-        from hwnas.errors import HwnasUsageError
-
         g = tuple(int(v) for v in genotype)
         lo, hi = self.genotype_bounds
         if len(g) != len(lo) or any(v < a or v > b for v, a, b in zip(g, lo, hi)):
@@ -95,8 +94,6 @@ class Space(abc.ABC):
 
     # --- models ---------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
-        from hwnas.errors import HwnasUsageError
-
         key = name.strip().lower()
         if key not in self.datasets:
             raise HwnasUsageError(
