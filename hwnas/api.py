@@ -67,3 +67,64 @@ def export(
         metadata["arch_index"] = str(index)
     report = export_onnx(model, ds.input_shape, path, metadata=metadata, opset=opset, verify=verify, seed=seed)
     return ArchExport(a, sp.to_str(a), index, ds.name, sp.cost(a, ds.name), report)
+
+
+def pareto(
+    device: str,
+    energy: "str | None" = None,
+    latency: "str | None" = None,
+    *,
+    energy_mj: "float | None" = None,
+    latency_ms: "float | None" = None,
+    space: str = "nb201",
+    dataset: str = "cifar100",
+    proxy: str = "az_nas",
+    evaluations: int = 1000,
+    seed: int = 0,
+    out: "str | os.PathLike[str] | None" = None,
+    export_onnx: int = 0,
+    algorithm: str = "nsga2",
+    pop_size: int = 50,
+    resume: bool = False,
+    workers: int = 1,
+    batch_size: int = 16,
+    proxy_seed: int = 0,
+    shipped_scores: bool = True,
+    archive: "str | os.PathLike[str] | None" = None,
+    objectives: "tuple[str, ...]" = (),
+    progress: bool = False,
+    command: str = "",
+    console=None,
+):
+    """Search ``space`` for the best networks on ``device`` under the budgets, like ``hwnas pareto``.
+
+    Budgets: ``energy`` / ``latency`` as text with a unit (``"20mJ"``, ``"5 ms"``), or
+    ``energy_mj`` / ``latency_ms`` as numbers (mJ, ms). Returns a `hwnas.search.run.ParetoResult`:
+    ``.front`` (pandas DataFrame, best score first, with each cost, its unit and its source:
+    measured / predicted / estimated), ``.evaluated``, ``.paths`` (artefacts in ``out``, default
+    ``runs/pareto-DEVICE``) and ``.run`` (the run record)."""
+    from pathlib import Path
+
+    from hwnas.devices.registry import get_device
+    from hwnas.search.budget import Budget, parse_budget
+    from hwnas.search.run import SearchConfig, run_search
+    from hwnas.search.scoring import check_workers
+
+    budgets = []
+    for metric, text, number in (("latency", latency, latency_ms), ("energy", energy, energy_mj)):
+        if text is not None and number is not None:
+            raise HwnasUsageError(f"give the {metric} budget once: as text or as a number, not both")
+        if text is not None:
+            budgets.append(parse_budget(text, metric))
+        elif number is not None:
+            budgets.append(parse_budget(f"{float(number)!r}{'ms' if metric == 'latency' else 'mJ'}", metric))
+    dev = get_device(device)
+    config = SearchConfig(
+        device=dev.name, budgets=budgets, space=space, dataset=dataset, proxy=proxy, evaluations=int(evaluations),
+        seed=int(seed), out=Path(out) if out is not None else Path("runs") / f"pareto-{dev.name}",
+        export_onnx=int(export_onnx), algorithm=algorithm, pop_size=int(pop_size), resume=bool(resume),
+        workers=check_workers(workers), batch_size=int(batch_size), proxy_seed=int(proxy_seed),
+        shipped_scores=bool(shipped_scores), archive=Path(archive) if archive else None,
+        objectives=tuple(objectives), command=command,
+    )
+    return run_search(config, progress=progress, console=console)

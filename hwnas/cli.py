@@ -32,6 +32,7 @@ def cli() -> None:
       hwnas spaces
       hwnas proxies
       hwnas devices
+      hwnas pareto --device jetson-tx2 --energy 20mJ
       hwnas export --space nb201 --arch 6111 --dataset cifar100 -o net.onnx
     """
 
@@ -109,12 +110,14 @@ def export_cmd(space: str, arch: str, dataset: str, output: str, opset: int, see
 def _register_commands() -> None:
     from hwnas.commands.devices import data_group, devices_cmd
     from hwnas.commands.eval_proxies import eval_group
+    from hwnas.commands.pareto import pareto_cmd
     from hwnas.commands.predictors import predictors_group
 
     cli.add_command(devices_cmd)
     cli.add_command(data_group)
     cli.add_command(eval_group)
     cli.add_command(predictors_group)
+    cli.add_command(pareto_cmd)
 
 
 _register_commands()

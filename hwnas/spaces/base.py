@@ -75,6 +75,11 @@ class Space(abc.ABC):
         """The space's published index of ``arch``, where the space has one (else None)."""
         return None
 
+    def canonical(self, arch: Arch) -> Arch:
+        """The one member of ``arch``'s isomorphism class (same `key`) that stands for the class
+        in searches and archives. Default: ``arch`` itself (spaces without isomorphisms)."""
+        return arch
+
     def from_genotype(self, genotype: "tuple[int, ...] | list[int] | np.ndarray") -> Arch:
         """An `Arch` from an integer genotype, checked against `genotype_bounds`."""
         g = tuple(int(v) for v in genotype)

@@ -168,6 +168,12 @@ class NB201Space(Space):
     def key(self, arch: Arch) -> str:
         return unique_str(self.ops(arch))
 
+    def canonical(self, arch: Arch) -> Arch:
+        """The representative of ``arch``'s isomorphism class: the member with the fewest FLOPs
+        (cells that compute the same function but run dead convolutions cost more on hardware),
+        ties broken by the smallest NAS-Bench-201 index."""
+        return self.arch_at(int(representative_indices()[self.index(arch)]))
+
     # --- models -------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:
         key = name.strip().lower()
@@ -183,7 +189,69 @@ class NB201Space(Space):
 
         Every edge has the same shape in every position, so the cost depends only on how many
         edges carry each op; it is counted once per op multiset (210 of them) and cached."""
-        return _cost_of_op_multiset(tuple(sorted(arch.genotype)), self.dataset(dataset).name)
+        ds = self.dataset(dataset).name
+        table = _cost_table()
+        if table is not None:
+            i = self.index(arch)
+            return ModelCost(params=int(table[f"{ds}/params"][i]), flops=int(table[f"{ds}/flops"][i]))
+        return _cost_of_op_multiset(tuple(sorted(arch.genotype)), ds)
+
+
+_USE_COST_TABLE = [True]
+
+
+def use_cost_table(enabled: bool) -> None:
+    """Read params / FLOPs / representatives from the shipped ``nb201_costs.npz`` (default) or
+    always count them (the table's build script does)."""
+    _USE_COST_TABLE[0] = bool(enabled)
+    _cost_table.cache_clear()
+    representative_indices.cache_clear()
+    _cost_of_op_multiset.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _cost_table() -> dict[str, np.ndarray] | None:
+    """The shipped exact counts (scripts/build_nb201_costs.py), or None."""
+    if not _USE_COST_TABLE[0]:
+        return None
+    ref = resources.files("hwnas._data").joinpath("nb201_costs.npz")
+    if not ref.is_file():
+        return None
+    with ref.open("rb") as fh:
+        data = np.load(fh, allow_pickle=False)
+        return {k: data[k] for k in data.files}
+
+
+def cost_arrays(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """(params, FLOPs) per sample of all 15,625 architectures on ``dataset``, in index order
+    (NAS-Bench-201 counting convention, `NB201Space.cost`)."""
+    ds = NB201Space().dataset(dataset).name
+    table = _cost_table()
+    if table is not None:
+        return table[f"{ds}/params"].astype(np.int64), table[f"{ds}/flops"].astype(np.int64)
+    genotypes, _ = _index_tables()
+    costs = [_cost_of_op_multiset(tuple(sorted(int(v) for v in g)), ds) for g in genotypes]
+    return (np.array([c.params for c in costs], dtype=np.int64), np.array([c.flops for c in costs], dtype=np.int64))
+
+
+@lru_cache(maxsize=1)
+def representative_indices() -> np.ndarray:
+    """For every NAS-Bench-201 index, the index of its class representative (`NB201Space.canonical`);
+    6,466 distinct values."""
+    table = _cost_table()
+    if table is not None:
+        return table["representatives"].astype(np.int64)
+    genotypes, _ = _index_tables()
+    best: dict[str, tuple[int, int]] = {}
+    keys = []
+    for index, genotype in enumerate(genotypes):
+        ops = tuple(OP_NAMES[g] for g in genotype)
+        key = unique_str(ops)
+        keys.append(key)
+        rank = (_cost_of_op_multiset(tuple(sorted(int(g) for g in genotype)), "cifar10").flops, index)
+        if key not in best or rank < best[key]:
+            best[key] = rank
+    return np.array([best[k][1] for k in keys], dtype=np.int64)
 
 
 @lru_cache(maxsize=None)

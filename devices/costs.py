@@ -1,0 +1,140 @@
+"""The cost service: one cost per architecture, device and metric, and where it came from.
+
+Preference order, per architecture: **measured** (the shipped tables or a registered HW-NAS-Bench
+pickle, `hwnas.devices.measured`) > **predicted** (a pre-trained predictor shipped with the
+package, `hwnas.predictors.pretrained`) > **estimated** (a model transferred from other
+measurements, e.g. NB201 energy from FBNet block power, `hwnas.devices.energy`). Every value
+keeps its source, so a report can say which numbers were measured.
+
+Architectures the source marks as failed on a device (Edge TPU compile failures) get +inf: they
+cannot be deployed there and no budget admits them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from hwnas.devices.measured import COST_SOURCES, Cost, canonical_space, failed_archs, measured_column
+from hwnas.devices.registry import get_device
+from hwnas.errors import HwnasUsageError
+
+NB201_SIZE = 15_625
+SOURCE_CODES = {name: i for i, name in enumerate(COST_SOURCES)}  # measured 0, predicted 1, estimated 2
+
+
+@dataclass(frozen=True)
+class CostTable:
+    """(device, metric) cost of every architecture of a space, in the space's index order.
+
+    ``values``: float64 in ``unit`` (+inf = fails on the device); ``source_codes``: int8 index
+    into `COST_SOURCES` per architecture; ``provenance``: source name -> one-line label."""
+
+    space: str
+    device: str
+    metric: str
+    unit: str
+    values: np.ndarray
+    source_codes: np.ndarray
+    provenance: dict[str, str]
+    measured_input: str  # input the measured values were taken with (e.g. "cifar10")
+
+    def source(self, index: int) -> str:
+        return COST_SOURCES[int(self.source_codes[index])]
+
+    def cost(self, index: int) -> Cost:
+        src = self.source(index)
+        return Cost(float(self.values[index]), self.unit, src, self.device, self.metric,
+                    self.provenance.get(src, ""), self.measured_input)
+
+    def counts(self) -> dict[str, int]:
+        """How many architectures each source covers."""
+        return {name: int(np.sum(self.source_codes == code)) for name, code in SOURCE_CODES.items()}
+
+
+def cost_table(space: str, device: str, metric: str = "latency") -> CostTable:
+    """Every architecture's (device, metric) cost, measured where possible (see module doc).
+
+    A one-line usage error for an unknown device or metric, a device without that metric, or a
+    space/device pair with neither measurements, a shipped predictor nor an estimate."""
+    dev = get_device(device)
+    metric = dev.require_metric(metric)
+    space = canonical_space(space)
+    if space != "nb201":
+        raise HwnasUsageError(f"whole-space cost tables exist for nb201 only, not {space!r}")
+    return _nb201_table(dev.name, metric)
+
+
+@lru_cache(maxsize=64)
+def _nb201_table(device: str, metric: str) -> CostTable:
+    dev = get_device(device)
+    unit = dev.unit(metric)
+    values = measured_column("nb201", device, metric)
+    codes = np.full(NB201_SIZE, SOURCE_CODES["measured"], dtype=np.int8)
+    provenance: dict[str, str] = {}
+    measured = np.isfinite(values)
+    if measured.any():
+        provenance["measured"] = _measured_label(device, metric)
+    missing = ~measured
+    if metric == "energy" and missing.any():
+        from hwnas.devices import energy
+
+        if dev.name not in energy.ENERGY_DEVICES:
+            raise HwnasUsageError(
+                f"no nb201 energy for {dev.name!r}: nothing was measured and no estimate exists; "
+                f"devices with an nb201 energy estimate: {', '.join(energy.ENERGY_DEVICES)}"
+            )
+        latency = _nb201_table(device, "latency")
+        idx = np.flatnonzero(missing)
+        values[idx] = energy.estimate_energy_mj("nb201", idx, latency.values[idx], dev.name)
+        codes[idx] = SOURCE_CODES["estimated"]
+        provenance["estimated"] = energy.energy_provenance(dev.name)
+    elif missing.any():
+        from hwnas.predictors.pretrained import available_pretrained, load_pretrained, pretrained_info
+
+        if (dev.name, metric) not in available_pretrained("nb201"):
+            have = sorted({d for d, m in available_pretrained("nb201") if m == metric})
+            raise HwnasUsageError(
+                f"{dev.name!r} {metric} was measured for {int(measured.sum()):,} of {NB201_SIZE:,} nb201 "
+                f"archs and no pre-trained predictor covers the rest; fully measured or predicted devices: "
+                f"{', '.join(sorted(set(have) | set(_fully_measured(metric))))}"
+            )
+        from hwnas.spaces import get_space
+
+        sp = get_space("nb201")
+        idx = np.flatnonzero(missing)
+        predictor = load_pretrained(dev.name, metric, "nb201")
+        values[idx] = predictor.predict([sp.arch_at(int(i)) for i in idx])
+        codes[idx] = SOURCE_CODES["predicted"]
+        info = pretrained_info(dev.name, metric, "nb201")
+        provenance["predicted"] = _predicted_label(info)
+    failed = failed_archs("nb201", dev.name, metric)
+    values[failed] = np.inf
+    codes[failed] = SOURCE_CODES["measured"]
+    values.setflags(write=False)
+    codes.setflags(write=False)
+    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, "cifar10")
+
+
+def _measured_label(device: str, metric: str) -> str:
+    from hwnas.devices.measured import _nb201_view
+
+    labels = [c.label for c in _nb201_view().get((device, metric), [])]
+    return "; ".join(dict.fromkeys(labels))
+
+
+def _predicted_label(info: dict) -> str:
+    model = info.get("model", "predictor")
+    metrics = info.get("holdout_metrics") or info.get("metrics") or {}
+    rho = metrics.get("spearman")
+    extra = f", holdout Spearman {rho:.3f}" if isinstance(rho, (int, float)) else ""
+    return f"pre-trained {model} (shipped, trained on {info.get('train_size', '?')} measured archs{extra})"
+
+
+def _fully_measured(metric: str) -> list[str]:
+    from hwnas.devices.measured import devices_with_data
+
+    return [d for d in devices_with_data("nb201", metric)
+            if np.isfinite(measured_column("nb201", d, metric)).all()]

@@ -1,0 +1,117 @@
+"""``hwnas pareto``: the main job -- best networks for a device and a budget, without training."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("pareto")
+@click.option("--device", required=True, help="Target device or alias (see `hwnas devices`), e.g. jetson-tx2.")
+@click.option("--energy", "energy", default=None, metavar="BUDGET", help="Energy budget per inference, e.g. 20mJ, 0.02J.")
+@click.option("--latency", "latency", default=None, metavar="BUDGET", help="Latency budget, e.g. 5ms, 5000us.")
+@click.option("--space", default="nb201", show_default=True, help="Search space.")
+@click.option("--dataset", default="cifar100", show_default=True, help="Dataset the networks are built for.")
+@click.option("--proxy", default="az_nas", show_default=True,
+              help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12).")
+@click.option("--evaluations", default=1000, show_default=True, type=int,
+              help="Distinct architectures (isomorphism classes) to evaluate.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Search seed (same seed, same front).")
+@click.option("--out", default=None, metavar="DIR", help="Output folder [default: runs/pareto-DEVICE].")
+@click.option("--export-onnx", "export_onnx", default=0, show_default=True, type=int, metavar="K",
+              help="Export the K best feasible networks of the front as verified ONNX files.")
+@click.option("--algorithm", default="nsga2", show_default=True,
+              help="nsga2, nsga3, agemoea, smsemoa, random, or exhaustive (every isomorphism class).")
+@click.option("--pop-size", default=50, show_default=True, type=int, help="Population size.")
+@click.option("--resume", is_flag=True, help="Continue the killed run in --out from its archive.")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes scoring architectures that are neither archived nor precomputed.")
+@click.option("--batch-size", default=16, show_default=True, type=int, help="Probe batch size of the proxy.")
+@click.option("--proxy-seed", default=0, show_default=True, type=int, help="Seed of the proxy's weights and inputs.")
+@click.option("--no-shipped-scores", is_flag=True,
+              help="Score every architecture live instead of reading the package's precomputed table.")
+@click.option("--archive", default=None, metavar="FILE", help="Evaluation archive [default: OUT/archive.sqlite].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def pareto_cmd(device: str, energy: str | None, latency: str | None, space: str, dataset: str, proxy: str,
+               evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str, pop_size: int,
+               resume: bool, workers: int, batch_size: int, proxy_seed: int, no_shipped_scores: bool,
+               archive: str | None, quiet: bool) -> None:
+    """Search the space for the networks with the best proxy score per unit of hardware cost.
+
+    Objectives: maximise the zero-cost proxy score, minimise each budgeted cost (every cost
+    the device has when no budget is given). Costs are measured where a measurement exists,
+    else predicted by a shipped model, else estimated -- each marked as such in the output.
+
+    \b
+    Writes to --out: pareto.csv, pareto.json, all_evaluated.csv, pareto.png, run.json,
+    archive.sqlite (evaluations, for reruns and --resume) and onnx/ with --export-onnx.
+
+    \b
+    Examples:
+      hwnas pareto --device jetson-tx2 --energy 20mJ
+      hwnas pareto --device raspi4 --latency 8ms --dataset cifar10 --export-onnx 3
+    """
+    from rich.console import Console
+
+    from hwnas.api import pareto
+    from hwnas.devices.registry import get_device
+
+    dev = get_device(device)
+    out_dir = Path(out) if out else Path("runs") / f"pareto-{dev.name}"
+    console = Console(stderr=True)
+    result = pareto(device=dev.name, energy=energy, latency=latency, space=space, dataset=dataset, proxy=proxy,
+                    evaluations=evaluations, seed=seed, out=out_dir, export_onnx=export_onnx, algorithm=algorithm,
+                    pop_size=pop_size, resume=resume, workers=workers, batch_size=batch_size,
+                    proxy_seed=proxy_seed, shipped_scores=not no_shipped_scores, archive=archive,
+                    progress=not quiet, command=shlex.join(["hwnas", *sys.argv[1:]]), console=console)
+    print_front(result)
+
+
+def print_front(result, limit: int = 15) -> None:
+    """The front as a compact table, then where the artefacts are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    run, front = result.run, result.front
+    budgets = ", ".join(f"{b['metric']} <= {b['limit']:g} {b['unit']}" for b in run["budgets"]) or "none"
+    table = Table(title=f"Pareto front: {run['space']} / {run['dataset']} on {run['device']} "
+                        f"(budget: {budgets}; proxy: {'+'.join(run['proxy'])})")
+    table.add_column("#", justify="right")
+    table.add_column("arch", justify="right")
+    table.add_column("score", justify="right")
+    metrics = [k for k in front.columns if k.endswith(("_ms", "_mJ")) and not k.startswith("score")]
+    for m in metrics:
+        name, unit = m.rsplit("_", 1)
+        table.add_column(f"{name} [{unit}]", justify="right")
+    table.add_column("cell")
+    for _, row in front.head(limit).iterrows():
+        cells = [str(row["rank"]), str(row["arch_index"]), f"{row['score']:.4g}"]
+        for m in metrics:
+            src = row[m.rsplit("_", 1)[0] + "_source"]
+            cells.append(f"{row[m]:.3f}" + ("" if src == "measured" else f" ({src[:4]}.)"))
+        cells.append(row["arch"])
+        table.add_row(*cells)
+    console = Console()
+    console.print(table)
+    if len(front) > limit:
+        console.print(f"... {len(front) - limit} more in {result.paths['pareto_csv']}")
+    s = run["scoring"]
+    console.print(f"{run['evaluated']} architectures evaluated ({s['computed']} scored now, "
+                  f"{s['from_shipped_table']} from the shipped score table, {s['from_archive']} from the archive), "
+                  f"{run['feasible_evaluated']} within budget, front of {run['front_size']}; "
+                  f"{run['timings']['total_s']:.1f} s")
+    notes = []
+    for metric, info in run["cost_sources"].items():
+        kinds = ", ".join(f"{n:,} {k}" for k, n in info["counts"].items() if n)
+        notes.append(f"{metric}: {kinds} (of the whole space)")
+        for k, label in info["provenance"].items():
+            if k != "measured":
+                notes.append(f"  {k}: {label}")
+    for n in notes:
+        console.print(n, soft_wrap=True)
+    console.print(f"wrote {Path(result.paths['pareto_csv']).parent}/: "
+                  + ", ".join(sorted(Path(p).name for k, p in result.paths.items() if not k.startswith("onnx_")))
+                  + (f" and {len(run['onnx_exports'])} ONNX files in onnx/" if run.get("onnx_exports") else ""))

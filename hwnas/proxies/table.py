@@ -1,0 +1,53 @@
+"""Precomputed proxy scores shipped with the package (``hwnas/_data/nb201_scores.npz``).
+
+The table holds, for every NAS-Bench-201 isomorphism class (its representative,
+`NB201Space.canonical`) and dataset, the score columns of one proxy setting (proxies, seed,
+batch size), exactly as `hwnas.eval.score_architecture` computes them on the CPU. It is a cache
+warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
+``tests/test_score_table.py`` recomputes entries live and compares. A search uses it only when
+its setting matches; everything else is computed.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+TABLE = "nb201_scores"
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[dict[str, np.ndarray], dict] | None:
+    root = resources.files("hwnas._data")
+    npz, meta = root.joinpath(TABLE + ".npz"), root.joinpath(TABLE + ".json")
+    if not (npz.is_file() and meta.is_file()):
+        return None
+    with npz.open("rb") as fh:
+        data = np.load(fh, allow_pickle=False)
+        arrays = {k: data[k] for k in data.files}
+    return arrays, json.loads(meta.read_text())
+
+
+def table_info() -> dict | None:
+    """The table's JSON record (setting, datasets, versions, command), or None if not shipped."""
+    t = _table()
+    return None if t is None else dict(t[1])
+
+
+def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
+                   batch_size: int) -> dict[int, dict[str, float]] | None:
+    """{representative NB201 index: {column: score}} for this setting, or None when the package
+    ships no table for it. Columns are the proxies' output columns."""
+    t = _table()
+    if t is None or space != "nb201":
+        return None
+    arrays, meta = t
+    if (tuple(meta["proxies"]) != tuple(proxies) or int(meta["seed"]) != int(seed)
+            or int(meta["batch_size"]) != int(batch_size) or dataset not in meta["datasets"]):
+        return None
+    reps = arrays["representatives"]
+    cols = {c: arrays[f"{dataset}/{c}"] for c in meta["columns"]}
+    return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps)}

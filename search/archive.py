@@ -1,0 +1,120 @@
+"""The on-disk evaluation archive (SQLite, standard library).
+
+One row per (space, dataset, proxy setting, canonical architecture): the proxy score columns of
+that architecture and how long they took. A search writes each evaluation as soon as it is
+done (one transaction per batch), so a killed run keeps everything it finished, and a rerun or
+``--resume`` never scores an architecture twice. The archive does not hold hardware costs: they
+come from the cost tables, which are cheap and device-specific.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from hwnas.errors import HwnasUsageError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS evaluations (
+    space TEXT NOT NULL, dataset TEXT NOT NULL, setting TEXT NOT NULL, key TEXT NOT NULL,
+    arch INTEGER NOT NULL, scores TEXT NOT NULL, ms REAL NOT NULL, origin TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (space, dataset, setting, key)
+)
+"""
+
+
+@dataclass(frozen=True)
+class ScoreSetting:
+    """Everything a proxy score depends on besides the architecture."""
+
+    proxies: tuple[str, ...]  # canonical proxy names
+    seed: int
+    batch_size: int
+    version: str  # hwnas major.minor
+    device: str = "cpu"
+
+    @property
+    def tag(self) -> str:
+        return f"{'+'.join(self.proxies)}|seed={self.seed}|bs={self.batch_size}|v={self.version}|{self.device}"
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One archived evaluation: ``scores`` column -> value (NaN allowed), ``ms`` of the call,
+    ``origin`` = "computed" or "shipped" (the precomputed table of the package)."""
+
+    arch: int
+    scores: dict[str, float]
+    ms: float
+    origin: str
+
+
+def _dump(scores: Mapping[str, float]) -> str:
+    return json.dumps({k: (None if math.isnan(v) else v if math.isfinite(v) else ("inf" if v > 0 else "-inf"))
+                       for k, v in scores.items()}, sort_keys=True)
+
+
+def _load(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in json.loads(text).items():
+        out[k] = math.nan if v is None else float(v)
+    return out
+
+
+class Archive:
+    """Evaluations on disk at ``path`` (``":memory:"`` for a throw-away archive)."""
+
+    def __init__(self, path: "str | os.PathLike[str]") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60.0)
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise HwnasUsageError(f"cannot use {self.path} as a search archive ({exc}); "
+                                  "delete it or pass another --out") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lookup(self, space: str, dataset: str, setting: ScoreSetting, keys: Iterable[str]) -> dict[str, Evaluated]:
+        """Archived evaluations among ``keys``: {key: Evaluated}."""
+        wanted = set(keys)
+        rows = self._db.execute(
+            "SELECT key, arch, scores, ms, origin FROM evaluations WHERE space=? AND dataset=? AND setting=?",
+            (space, dataset, setting.tag))
+        return {k: Evaluated(int(a), _load(s), float(ms), o) for k, a, s, ms, o in rows if k in wanted}
+
+    def store(self, space: str, dataset: str, setting: ScoreSetting, items: Mapping[str, Evaluated]) -> None:
+        """Write evaluations {key: Evaluated} in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(space, dataset, setting.tag, k, e.arch, _dump(e.scores), e.ms, e.origin, now)
+                 for k, e in items.items()])
+
+    def count(self, space: str | None = None, dataset: str | None = None, setting: ScoreSetting | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM evaluations WHERE 1=1", []
+        for col, val in (("space", space), ("dataset", dataset), ("setting", setting.tag if setting else None)):
+            if val is not None:
+                sql += f" AND {col}=?"
+                args.append(val)
+        return int(self._db.execute(sql, args).fetchone()[0])

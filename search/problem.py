@@ -1,0 +1,128 @@
+"""The search problem: a space's integer genotype -> (proxy score, hardware costs, budgets).
+
+`SearchState` holds everything evaluated so far in a run (in evaluation order) and turns it
+into pymoo objectives: F = [-proxy score, cost_1, ..., cost_k] (all minimised) and
+G = [cost_j - budget_j] (feasible when <= 0). For a multi-column proxy (AZ-NAS) the score is the
+rank aggregate over the architectures evaluated so far, so the run loop refreshes the
+population's F after every generation (`refresh`). `ArchProblem` is the pymoo `Problem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+from hwnas.devices.costs import CostTable
+from hwnas.search.budget import Budget
+from hwnas.search.scoring import ProxyScorer, objective
+from hwnas.spaces.base import Space
+
+INFEASIBLE_COST = 1e12  # stands in for +inf (fails on the device) inside pymoo
+
+
+@dataclass
+class SearchState:
+    space: Space
+    scorer: ProxyScorer
+    costs: list[CostTable]  # one per cost objective, in objective order
+    budgets: list[Budget]
+    order: list[int] = field(default_factory=list)  # representative indices, evaluation order
+    position: dict[int, int] = field(default_factory=dict)  # index -> position in `order`
+    columns: dict[str, list[float]] = field(default_factory=dict)
+    origins: list[str] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+    _score: np.ndarray | None = None
+
+    def add(self, indices: list[int]) -> None:
+        """Score ``indices`` (representatives) and append the new ones to the run's record."""
+        evaluated = self.scorer.evaluate(indices)
+        for index, ev in zip(indices, evaluated):
+            index = int(index)
+            if index in self.position:
+                continue
+            self.position[index] = len(self.order)
+            self.order.append(index)
+            self.keys.add(self.scorer.key(index))
+            for c in self.scorer.columns:
+                self.columns.setdefault(c, []).append(ev.scores[c])
+            self.origins.append(ev.origin)
+            self.ms.append(ev.ms)
+        self._score = None
+
+    @property
+    def n(self) -> int:
+        return len(self.order)
+
+    def scores(self) -> np.ndarray:
+        """The proxy objective (larger = better) of every evaluated architecture, in order."""
+        if self._score is None:
+            cols = {c: np.asarray(v, dtype=np.float64) for c, v in self.columns.items()}
+            self._score = objective(cols, list(self.scorer.columns)) if self.order else np.zeros(0)
+        return self._score
+
+    def cost_matrix(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64)
+        return np.stack([t.values[idx] for t in self.costs], axis=1) if self.costs else np.zeros((len(idx), 0))
+
+    def feasible(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        C = self.cost_matrix(indices)
+        ok = np.ones(len(C), dtype=bool)
+        for b in self.budgets:
+            j = self.metric_column(b.metric)
+            ok &= C[:, j] <= b.limit
+        return ok
+
+    def metric_column(self, metric: str) -> int:
+        return [t.metric for t in self.costs].index(metric)
+
+    def objectives(self, indices: "list[int] | np.ndarray") -> tuple[np.ndarray, np.ndarray]:
+        """pymoo (F, G) of evaluated ``indices`` under the current score ranking."""
+        s = self.scores()
+        pos = np.array([self.position[int(i)] for i in indices], dtype=np.int64)
+        score = s[pos] if pos.size else np.zeros(0)
+        score = np.where(np.isfinite(score), score, -INFEASIBLE_COST)
+        C = np.minimum(self.cost_matrix(indices), INFEASIBLE_COST)
+        F = np.column_stack([-score, C])
+        G = np.column_stack([C[:, self.metric_column(b.metric)] - b.limit for b in self.budgets]) \
+            if self.budgets else np.zeros((len(pos), 0))
+        return F, G
+
+    def front(self) -> np.ndarray:
+        """Positions (in evaluation order) of the feasible non-dominated architectures, best
+        score first."""
+        from hwnas.search.front import non_dominated
+
+        if not self.order:
+            return np.zeros(0, dtype=np.int64)
+        ok = np.flatnonzero(self.feasible(self.order))
+        if ok.size == 0:
+            return ok
+        F, _ = self.objectives([self.order[i] for i in ok])
+        nd = ok[non_dominated(F)]
+        s = self.scores()
+        return nd[np.lexsort((np.array(self.order)[nd], -s[nd]))]
+
+
+class ArchProblem(Problem):
+    """pymoo problem over ``space``'s genotype; evaluation goes through a `SearchState`."""
+
+    def __init__(self, state: SearchState) -> None:
+        lo, hi = state.space.genotype_bounds
+        super().__init__(n_var=len(lo), n_obj=1 + len(state.costs), n_ieq_constr=len(state.budgets),
+                         xl=lo, xu=hi, vtype=int)
+        self.state = state
+
+    def indices(self, X: np.ndarray) -> list[int]:
+        sp = self.state.space
+        return [int(sp.index(sp.canonical(sp.from_genotype(x)))) for x in np.asarray(X, dtype=np.int64)]
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        idx = self.indices(X)
+        self.state.add(idx)
+        F, G = self.state.objectives(idx)
+        out["F"] = F
+        if self.n_ieq_constr:
+            out["G"] = G

@@ -1,0 +1,176 @@
+"""The artefacts of a search: pareto.csv / pareto.json, all_evaluated.csv, pareto.png, run.json
+and the chosen ONNX exports. Every file is written atomically (temporary file + rename)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    def w(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(_jsonable(obj), fh, indent=2)
+            fh.write("\n")
+
+    return _atomic(Path(path), w)
+
+
+def build_frames(state, front_pos: np.ndarray, dataset: str):
+    """(front, evaluated) DataFrames. Columns: arch_index, arch, score, the proxy's score
+    columns, per cost metric ``<metric>_<unit>`` and ``<metric>_source``, feasible, on_front."""
+    import pandas as pd
+
+    sp = state.space
+    scores = state.scores()
+    C = state.cost_matrix(state.order)
+    feasible = state.feasible(state.order) if state.n else np.zeros(0, dtype=bool)
+    on_front = np.zeros(state.n, dtype=bool)
+    on_front[front_pos] = True
+    rows = {
+        "eval_order": np.arange(1, state.n + 1),
+        "arch_index": np.array(state.order, dtype=np.int64),
+        "arch": [sp.to_str(sp.arch_at(i)) for i in state.order],
+        "score": scores,
+    }
+    for c, v in state.columns.items():
+        rows[c] = np.asarray(v, dtype=np.float64)
+    for j, t in enumerate(state.costs):
+        rows[f"{t.metric}_{t.unit}"] = C[:, j]
+        rows[f"{t.metric}_source"] = [t.source(i) for i in state.order]
+    rows["feasible"] = feasible
+    rows["on_front"] = on_front
+    rows["score_origin"] = state.origins
+    rows["score_ms"] = np.asarray(state.ms, dtype=np.float64)
+    evaluated = pd.DataFrame(rows)
+    front = evaluated.iloc[front_pos].drop(columns=["on_front", "feasible", "score_ms", "eval_order"]).reset_index(drop=True)
+    front.insert(0, "rank", np.arange(1, len(front) + 1))
+    return front, evaluated
+
+
+def write_outputs(out: Path, config, state, front_pos, front, evaluated, run: dict, timings: dict,
+                  dataset: str) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    paths["pareto_csv"] = _atomic(out / "pareto.csv", lambda tmp: front.to_csv(tmp, index=False))
+    paths["all_evaluated_csv"] = _atomic(out / "all_evaluated.csv", lambda tmp: evaluated.to_csv(tmp, index=False))
+    paths["pareto_json"] = write_json(out / "pareto.json", _front_json(state, front, run))
+    paths["pareto_png"] = _atomic(out / "pareto.png", lambda tmp: plot_front(state, front_pos, run, tmp))
+    exports = []
+    if config.export_onnx and len(front):
+        from hwnas.api import export
+
+        (out / "onnx").mkdir(parents=True, exist_ok=True)
+        for _, row in front.head(int(config.export_onnx)).iterrows():
+            idx = int(row["arch_index"])
+            path = out / "onnx" / f"{state.space.name}_{idx}_{dataset}.onnx"
+            exp = export(idx, path, space=state.space.name, dataset=dataset, seed=int(config.seed))
+            exports.append({"rank": int(row["rank"]), "arch_index": idx, "path": str(path),
+                            "max_abs_diff": exp.report.max_abs_diff})
+            paths[f"onnx_{idx}"] = path
+    run["onnx_exports"] = exports
+    if config.export_onnx and len(front) < config.export_onnx:
+        run["onnx_note"] = f"asked for {config.export_onnx}, the front has {len(front)}"
+    paths["run"] = out / "run.json"
+    return paths
+
+
+def _front_json(state, front, run: dict) -> dict:
+    costs = []
+    for _, row in front.iterrows():
+        idx = int(row["arch_index"])
+        entry = {
+            "rank": int(row["rank"]), "arch_index": idx, "arch": row["arch"], "score": float(row["score"]),
+            "scores": {c: float(row[c]) for c in state.columns},
+            "costs": {},
+        }
+        for t in state.costs:
+            c = t.cost(idx)
+            entry["costs"][t.metric] = {"value": c.value, "unit": c.unit, "source": c.source,
+                                        "provenance": c.provenance}
+        costs.append(entry)
+    return {k: run[k] for k in ("device", "space", "dataset", "proxy", "proxy_setting", "budgets", "objectives",
+                                "cost_sources", "seed", "algorithm")} | {"front": costs}
+
+
+def plot_front(state, front_pos: np.ndarray, run: dict, path: str) -> None:
+    """Proxy score against the first cost metric: every evaluated architecture (feasible /
+    infeasible), the front as a step line, the budget as a dashed line, the front labelled by
+    NAS-Bench-201 index (at most 12 labels, best score first)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = state.costs[0]
+    x = state.cost_matrix(state.order)[:, 0]
+    y = state.scores()
+    feas = state.feasible(state.order)
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
+    finite = np.isfinite(x) & np.isfinite(y)
+    ax.scatter(x[finite & ~feas], y[finite & ~feas], s=10, c="#c8c8c8", label="over budget", zorder=1)
+    ax.scatter(x[finite & feas], y[finite & feas], s=12, c="#7fa7d1", label="within budget", zorder=2)
+    if front_pos.size:
+        fx, fy = x[front_pos], y[front_pos]
+        order = np.argsort(fx)
+        ax.step(fx[order], fy[order], where="post", c="#d62728", lw=1.2, zorder=3)
+        ax.scatter(fx, fy, s=36, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=4)
+        for k, p in enumerate(front_pos[:12]):
+            ax.annotate(f"#{state.order[p]}", (x[p], y[p]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    for b in state.budgets:
+        if b.metric == t.metric:
+            ax.axvline(b.limit, ls="--", c="k", lw=1, label=f"budget {b.limit:g} {b.unit}")
+    kinds = sorted(k for k, n in t.counts().items() if n)
+    ax.set_xlabel(f"{t.metric} on {t.device} [{t.unit}] ({'/'.join(kinds)})")
+    proxy = "+".join(run["proxy"])
+    ax.set_ylabel(f"proxy score: {proxy}" + (" (Eq. 12 rank aggregate, higher = better)" if len(state.columns) > 1
+                                               else " (higher = better)"))
+    others = [f"{c.metric} [{c.unit}]" for c in state.costs[1:]]
+    ax.set_title(f"{run['space']} / {run['dataset']} on {t.device}: {state.n} evaluated, front of {front_pos.size}"
+                 + (f"\n(front is also non-dominated in {', '.join(others)})" if others else ""), fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

@@ -1,0 +1,158 @@
+"""Proxy scores for a search: archive first, then the shipped table, then live computation.
+
+`ProxyScorer.evaluate(indices)` returns the score columns of each architecture (its canonical
+representative is what gets scored), computing only what neither the archive nor the package's
+precomputed table holds, optionally across a process pool (one torch thread per worker), and
+archiving every result before returning. `objective(columns)` turns the columns of all
+architectures evaluated so far into one "larger is better" score: the column itself for a
+single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) over the evaluated set
+otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Sequence
+
+import numpy as np
+
+from hwnas.errors import HwnasUsageError
+from hwnas.search.archive import Archive, Evaluated, ScoreSetting
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+STATIC_PROXIES = frozenset({"params", "flops"})  # read from the space's (cached) cost, no network built
+
+
+def _static_scores(space: str, index: int, dataset: str, proxies: tuple[str, ...]) -> dict[str, float]:
+    """params / flops of an architecture from `Space.cost` (NB201: counted once per op multiset),
+    the same numbers the ``params`` and ``flops`` proxies count on a built network."""
+    from hwnas.spaces import get_space
+
+    sp = get_space(space)
+    cost = sp.cost(sp.arch_at(int(index)), dataset)
+    values = {"params": float(cost.params), "flops": float(cost.flops)}
+    return {p: values[p] for p in proxies}
+
+
+def _score_one(args: tuple[int, tuple[str, ...], str, int, int, str, str]) -> tuple[int, dict[str, float], float]:
+    from hwnas.eval import score_architecture
+
+    index, proxies, dataset, seed, batch_size, space, device = args
+    start = time.perf_counter()
+    if set(proxies) <= STATIC_PROXIES:
+        return index, _static_scores(space, index, dataset, proxies), (time.perf_counter() - start) * 1000.0
+    scores = score_architecture(index, proxies, dataset, seed, batch_size, space, device)
+    return index, {k: float(v) for k, v in scores.items()}, (time.perf_counter() - start) * 1000.0
+
+
+class ProxyScorer:
+    """Scores NB201 architectures under one `ScoreSetting` through an `Archive`."""
+
+    def __init__(self, space: str, dataset: str, setting: ScoreSetting, archive: Archive,
+                 workers: int = 1, use_shipped: bool = True) -> None:
+        from hwnas.eval import outputs_of
+        from hwnas.spaces import get_space
+
+        self.space = get_space(space)
+        self.dataset = self.space.dataset(dataset).name
+        self.setting = setting
+        self.archive = archive
+        self.workers = max(1, int(workers))
+        self.columns: tuple[str, ...] = tuple(c for p in setting.proxies for c in outputs_of(p))
+        self._shipped = None
+        if use_shipped:
+            from hwnas.proxies.table import shipped_scores
+
+            self._shipped = shipped_scores(self.space.name, self.dataset, setting.proxies, setting.seed,
+                                           setting.batch_size)
+        self._pool: ProcessPoolExecutor | None = None
+        self.computed = 0
+        self.reused = 0
+        self.shipped_used = 0
+        self.compute_ms: list[float] = []
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "ProxyScorer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def key(self, index: int) -> str:
+        return self.space.key(self.space.arch_at(int(index)))
+
+    def evaluate(self, indices: Sequence[int]) -> list[Evaluated]:
+        """Score columns of each (representative) architecture in ``indices``, in order."""
+        keys = [self.key(i) for i in indices]
+        found = self.archive.lookup(self.space.name, self.dataset, self.setting, keys)
+        self.reused += sum(1 for k in dict.fromkeys(keys) if k in found)
+        todo: dict[str, int] = {}
+        for k, i in zip(keys, indices):
+            if k not in found and k not in todo:
+                todo[k] = int(i)
+        new: dict[str, Evaluated] = {}
+        if self._shipped is not None:
+            for k, i in list(todo.items()):
+                row = self._shipped.get(i)
+                if row is not None:
+                    new[k] = Evaluated(i, dict(row), 0.0, "shipped")
+                    del todo[k]
+            self.shipped_used += len(new)
+        for index, scores, ms in self._compute(list(todo.values())):
+            k = self.key(index)
+            new[k] = Evaluated(index, scores, ms, "computed")
+            self.computed += 1
+            self.compute_ms.append(ms)
+        if new:
+            self.archive.store(self.space.name, self.dataset, self.setting, new)
+            found.update(new)
+        return [found[k] for k in keys]
+
+    def _compute(self, indices: list[int]) -> list[tuple[int, dict[str, float], float]]:
+        if not indices:
+            return []
+        s = self.setting
+        jobs = [(i, s.proxies, self.dataset, s.seed, s.batch_size, self.space.name, s.device) for i in indices]
+        if self.workers == 1 or len(jobs) == 1 or set(s.proxies) <= STATIC_PROXIES:
+            return [_score_one(j) for j in jobs]
+        if self._pool is None:
+            import multiprocessing as mp
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_worker_init)
+        return list(self._pool.map(_score_one, jobs))
+
+
+def objective(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """One larger-is-better score per architecture from its score ``columns``: the column itself
+    when there is one, otherwise the non-linear rank aggregate (AZ-NAS Eq. 12) over the given
+    architectures (it depends on which architectures are compared). Non-finite scores rank last."""
+    from hwnas.proxies.aggregate import nonlinear_rank_aggregate
+
+    if len(names) == 1:
+        v = np.asarray(columns[names[0]], dtype=np.float64)
+        return np.where(np.isfinite(v), v, -np.inf)
+    return nonlinear_rank_aggregate(columns, list(names))
+
+
+def default_workers() -> int:
+    """Worker processes for live scoring: one per core, at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def check_workers(workers: int) -> int:
+    if int(workers) < 1:
+        raise HwnasUsageError(f"--workers must be at least 1, got {workers}")
+    return int(workers)

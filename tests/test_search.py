@@ -1,0 +1,270 @@
+"""hwnas.search: budgets, integer operators, Pareto utilities, and whole runs (real pymoo, real
+cost tables shipped with the package, real proxies)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwnas.errors import HwnasUsageError
+from hwnas.search.budget import parse_budget
+from hwnas.spaces import get_space
+from hwnas.spaces.nb201 import representative_indices
+
+SP = get_space("nb201")
+
+
+# --- budgets -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,metric,limit", [
+    ("20mJ", "energy", 20.0), ("20 mJ", "energy", 20.0), ("0.02J", "energy", 20.0), ("0.02 j", "energy", 20.0),
+    ("500uJ", "energy", 0.5), ("5ms", "latency", 5.0), ("5000us", "latency", 5.0), ("0.005s", "latency", 5.0),
+    ("1e3 us", "latency", 1.0), ("2.5 MS", "latency", 2.5),
+])
+def test_budget_units_parse_forgivingly(text, metric, limit):
+    b = parse_budget(text, metric)
+    assert b.metric == metric and b.limit == pytest.approx(limit)
+
+
+@pytest.mark.parametrize("text,metric,needle", [
+    ("20", "energy", "no unit"), ("-5mJ", "energy", "positive"), ("0ms", "latency", "positive"),
+    ("5ms", "energy", "latency"), ("20mJ", "latency", "energy"), ("lots", "energy", "not a number"),
+    ("5 parsecs", "latency", "unknown unit"),
+])
+def test_bad_budgets_are_one_line_errors(text, metric, needle):
+    with pytest.raises(HwnasUsageError) as exc:
+        parse_budget(text, metric)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+# --- operators -----------------------------------------------------------------------------------
+class _P:
+    n_var = 6
+    xl = np.zeros(6, dtype=np.int64)
+    xu = np.full(6, 4, dtype=np.int64)
+
+
+def test_integer_operators_stay_integer_and_in_bounds():
+    from hwnas.search.operators import IntegerSampling, RandomResetMutation, UniformIntegerCrossover
+
+    rng = np.random.default_rng(0)
+    X = IntegerSampling()._do(_P, 500, random_state=rng)
+    assert X.dtype == np.int64 and X.min() == 0 and X.max() == 4
+    parents = np.stack([X[:250], X[250:]])
+    kids = UniformIntegerCrossover()._do(_P, parents, random_state=rng)
+    assert kids.dtype == np.int64 and kids.shape == parents.shape
+    # every gene of a child comes from one of its two parents, and the two children split them
+    assert np.all((kids[0] == parents[0]) | (kids[0] == parents[1]))
+    assert np.all(np.sort(kids, axis=0) == np.sort(parents, axis=0))
+    mut = RandomResetMutation(prob_var=1.0)._do(_P, X.copy(), random_state=rng)
+    assert mut.dtype == np.int64 and mut.min() >= 0 and mut.max() <= 4
+    assert np.all(mut != X)  # prob_var 1: every variable moved to a *different* value
+    some = RandomResetMutation()._do(_P, X.copy(), random_state=rng)  # 1/n_var per variable
+    assert 0.08 < np.mean(some != X) < 0.26
+
+
+def test_canonical_repair_and_key_duplicates():
+    from pymoo.core.population import Population
+
+    from hwnas.search.operators import CanonicalRepair, KeyDuplicateElimination
+
+    reps = representative_indices()
+    iso = [i for i in range(200) if reps[i] != i][:5]
+    assert iso, "expected non-representative archs among the first 200"
+    X = np.array([SP.arch_at(i).genotype for i in iso])
+    fixed = CanonicalRepair(SP)._do(None, X)
+    assert [SP.index(SP.from_genotype(g)) for g in fixed] == [int(reps[i]) for i in iso]
+    # an architecture and its representative are duplicates; the first is kept
+    pop = Population.new("X", np.vstack([X[:1], fixed[:1], X[1:2]]))
+    dup = KeyDuplicateElimination(SP)._do(pop, None, np.zeros(3, dtype=bool))
+    assert dup.tolist() == [False, True, False]
+    history = {SP.key(SP.arch_at(iso[1]))}
+    dup = KeyDuplicateElimination(SP, history)._do(pop, None, np.zeros(3, dtype=bool))
+    assert dup.tolist() == [False, True, True]
+
+
+def test_representatives_are_cheapest_members():
+    reps = representative_indices()
+    assert len(np.unique(reps)) == 6466
+    keys: dict[str, list[int]] = {}
+    for i in range(0, 15625, 7):
+        keys.setdefault(SP.key(SP.arch_at(i)), []).append(i)
+    for key, members in list(keys.items())[:300]:
+        r = int(reps[members[0]])
+        assert SP.key(SP.arch_at(r)) == key
+        assert all(SP.cost(SP.arch_at(r), "cifar10").flops <= SP.cost(SP.arch_at(m), "cifar10").flops
+                   for m in members)
+
+
+# --- Pareto utilities ----------------------------------------------------------------------------
+def test_non_dominated_and_hypervolume_on_a_hand_example():
+    from hwnas.search.front import hypervolume, non_dominated
+
+    F = np.array([[1, 5], [2, 3], [3, 4], [4, 1], [2, 3], [5, 5]], dtype=float)
+    assert non_dominated(F).tolist() == [0, 1, 3, 4]
+    # staircase of (1,5), (2,3), (4,1) up to (6,6): 5*1 + 4*2 ... computed by hand
+    hv = hypervolume(F[[0, 1, 3]], np.array([6.0, 6.0]))
+    assert hv == pytest.approx(1 * 1 + 2 * 3 + 2 * 5)  # strips x in [1,2), [2,4), [4,6)
+    assert hypervolume(np.array([[7.0, 7.0]]), np.array([6.0, 6.0])) == 0.0
+
+
+def test_objective_single_column_and_rank_aggregate():
+    from hwnas.proxies.aggregate import nonlinear_rank_aggregate
+    from hwnas.search.scoring import objective
+
+    cols = {"a": np.array([1.0, 3.0, 2.0]), "b": np.array([3.0, 1.0, 2.0])}
+    assert objective(cols, ["a"]).tolist() == [1.0, 3.0, 2.0]
+    assert np.allclose(objective(cols, ["a", "b"]), nonlinear_rank_aggregate(cols, ["a", "b"]))
+    assert objective({"a": np.array([np.nan, 1.0])}, ["a"])[0] == -np.inf
+
+
+# --- whole runs (params proxy: exact and fast) ---------------------------------------------------
+def _run(tmp_path: Path, name: str, **kw):
+    from hwnas.api import pareto
+
+    args = dict(device="raspi4", latency="6ms", proxy="params", evaluations=150, pop_size=20, seed=3)
+    args.update(kw)
+    return pareto(out=tmp_path / name, **args)
+
+
+def test_same_seed_same_front_and_every_artefact(tmp_path):
+    a = _run(tmp_path, "a")
+    b = _run(tmp_path, "b")
+    c = _run(tmp_path, "c", seed=4)
+    assert (tmp_path / "a" / "pareto.csv").read_text() == (tmp_path / "b" / "pareto.csv").read_text()
+    assert a.front["arch_index"].tolist() == b.front["arch_index"].tolist()
+    assert len(a.evaluated) == 150 and a.evaluated["arch_index"].is_unique
+    assert set(a.evaluated["arch_index"]) <= set(int(r) for r in np.unique(representative_indices()))
+    assert a.evaluated["arch_index"].tolist() != c.evaluated["arch_index"].tolist()
+    out = tmp_path / "a"
+    for name in ("pareto.csv", "pareto.json", "all_evaluated.csv", "pareto.png", "run.json", "archive.sqlite"):
+        assert (out / name).is_file(), name
+    assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    front = json.loads((out / "pareto.json").read_text())["front"]
+    assert front and all(f["costs"]["latency"]["value"] <= 6.0 for f in front)
+    assert all(f["costs"]["latency"]["source"] == "measured" and f["costs"]["latency"]["unit"] == "ms" for f in front)
+    run = json.loads((out / "run.json").read_text())
+    assert run["evaluated"] == 150 and run["seed"] == 3 and "torch" in run["versions"]
+    # the front is non-dominated and feasible among everything evaluated
+    ev = a.evaluated
+    feas = ev[ev["latency_ms"] <= 6.0]
+    for _, r in a.front.iterrows():
+        better = feas[(feas["score"] >= r["score"]) & (feas["latency_ms"] <= r["latency_ms"])
+                      & ((feas["score"] > r["score"]) | (feas["latency_ms"] < r["latency_ms"]))]
+        assert better.empty
+    # a rerun into the same folder is served from the archive
+    again = _run(tmp_path, "a")
+    assert again.run["scoring"]["computed"] == 0 and again.run["scoring"]["from_archive"] == 150
+    assert again.front["arch_index"].tolist() == a.front["arch_index"].tolist()
+
+
+def test_exhaustive_finds_the_true_front(tmp_path):
+    from hwnas.devices.costs import cost_table
+    from hwnas.search.front import non_dominated
+
+    res = _run(tmp_path, "ex", algorithm="exhaustive")
+    reps = np.unique(representative_indices())
+    lat = cost_table("nb201", "raspi4", "latency").values[reps]
+    params = np.array([SP.cost(SP.arch_at(int(i)), "cifar100").params for i in reps], dtype=float)
+    ok = lat <= 6.0
+    nd = non_dominated(np.column_stack([-params[ok], lat[ok]]))
+    assert sorted(res.front["arch_index"].tolist()) == sorted(int(i) for i in reps[ok][nd])
+    assert len(res.evaluated) == reps.size
+
+
+@pytest.mark.parametrize("algorithm", ["nsga3", "agemoea", "smsemoa", "random"])
+def test_other_algorithms_run(tmp_path, algorithm):
+    import importlib.util
+
+    if algorithm == "agemoea" and importlib.util.find_spec("numba") is None:
+        with pytest.raises(HwnasUsageError, match="needs numba"):
+            _run(tmp_path, algorithm, algorithm=algorithm, evaluations=60)
+        return
+    res = _run(tmp_path, algorithm, algorithm=algorithm, evaluations=60)
+    assert len(res.evaluated) == 60 and len(res.front) >= 1
+    assert (res.front["latency_ms"] <= 6.0).all()
+
+
+def test_jetson_energy_is_marked_estimated(tmp_path):
+    pytest.importorskip("hwnas.devices.energy")
+    res = _run(tmp_path, "tx2", device="jetson-tx2", latency=None, energy="20mJ", evaluations=60)
+    front = json.loads((tmp_path / "tx2" / "pareto.json").read_text())["front"]
+    assert front and all(f["costs"]["energy"]["source"] == "estimated" for f in front)
+    assert all(f["costs"]["energy"]["value"] <= 20.0 for f in front)
+    assert "estimated" in front[0]["costs"]["energy"]["provenance"]
+
+
+def test_budget_nobody_meets_names_the_cheapest(tmp_path):
+    with pytest.raises(HwnasUsageError, match="cheapest architecture .* needs"):
+        _run(tmp_path, "none", latency="1us")
+
+
+def test_export_onnx_of_the_best(tmp_path):
+    import onnx
+
+    res = _run(tmp_path, "onnx", evaluations=40, export_onnx=1)
+    files = list((tmp_path / "onnx" / "onnx").glob("*.onnx"))
+    assert len(files) == 1 and str(res.front["arch_index"].iloc[0]) in files[0].name
+    onnx.checker.check_model(onnx.load(str(files[0])), full_check=True)
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hwnas", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--device", "raspi4", "--latency", "20"], "no unit"),
+    (["--device", "raspi5", "--latency", "5ms"], "raspi4"),
+    (["--device", "raspi4", "--energy", "5mJ"], "has no energy"),
+    (["--device", "raspi4", "--latency", "-1ms"], "positive"),
+    (["--device", "raspi4", "--latency", "5ms", "--algorithm", "nsga9"], "nsga"),
+    (["--device", "raspi4", "--latency", "5ms", "--resume", "--out", "nowhere"], "resume"),
+])
+def test_cli_usage_errors(tmp_path, args, needle):
+    r = _cli("pareto", *args, cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("hwnas: error:") and needle in r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_killed_run_resumes_to_the_same_front(tmp_path):
+    """A live-scored run (grad_norm, not in the shipped table) is SIGKILLed once its archive holds
+    some evaluations; --resume finishes it without rescoring and ends with the uninterrupted front."""
+    common = ["pareto", "--device", "raspi4", "--latency", "6ms", "--proxy", "grad_norm", "--batch-size", "2",
+              "--evaluations", "40", "--pop-size", "10", "--seed", "1", "-q"]
+    full = _cli(*common, "--out", "full", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "hwnas", *common, "--out", "killed"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    archive = tmp_path / "killed" / "archive.sqlite"
+    import sqlite3
+
+    deadline = time.time() + 300
+    n = 0
+    while time.time() < deadline and proc.poll() is None:
+        if archive.exists():
+            try:
+                n = sqlite3.connect(str(archive)).execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+            except sqlite3.Error:
+                n = 0
+            if n >= 15:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed" / "pareto.csv").exists()
+    resumed = _cli(*common, "--out", "killed", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    run = json.loads((tmp_path / "killed" / "run.json").read_text())
+    assert run["scoring"]["from_archive"] >= 15 and run["scoring"]["computed"] == 40 - run["scoring"]["from_archive"]
+    assert (tmp_path / "killed" / "pareto.csv").read_text() == (tmp_path / "full" / "pareto.csv").read_text()
