@@ -127,10 +127,12 @@ def _measured_label(device: str, metric: str) -> str:
 
 def _predicted_label(info: dict) -> str:
     model = info.get("model", "predictor")
-    metrics = info.get("holdout_metrics") or info.get("metrics") or {}
+    metrics = info.get("holdout") or {}
     rho = metrics.get("spearman")
-    extra = f", holdout Spearman {rho:.3f}" if isinstance(rho, (int, float)) else ""
-    return f"pre-trained {model} (shipped, trained on {info.get('train_size', '?')} measured archs{extra})"
+    acc = metrics.get("acc10_pct")
+    extra = f"; holdout Spearman {rho:.3f}" if isinstance(rho, (int, float)) else ""
+    extra += f", within +-10 % {acc:.1f} %" if isinstance(acc, (int, float)) else ""
+    return f"pre-trained {model} shipped with hwnas (trained on {info.get('train_size', '?'):,} measured archs{extra})"
 
 
 def _fully_measured(metric: str) -> list[str]:

@@ -109,7 +109,7 @@ def print_front(result, limit: int = 15) -> None:
         notes.append(f"{metric}: {kinds} (of the whole space)")
         for k, label in info["provenance"].items():
             if k != "measured":
-                notes.append(f"  {k}: {label}")
+                notes.append(f"  {label}" if label.startswith(k) else f"  {k}: {label}")
     for n in notes:
         console.print(n, soft_wrap=True)
     console.print(f"wrote {Path(result.paths['pareto_csv']).parent}/: "

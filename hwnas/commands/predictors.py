@@ -121,7 +121,7 @@ def _print_result(result) -> None:
 @click.option("--dir", "folder", default=None, type=click.Path(file_okay=False),
               help="Also list the predictors saved in this folder.")
 def list_cmd(folder: str | None) -> None:
-    """List the predictor models (and the predictors saved in --dir)."""
+    """List the predictor models, the pre-trained predictors shipped with hwnas (and those saved in --dir)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -136,6 +136,23 @@ def list_cmd(folder: str | None) -> None:
         table.add_row(name, ", ".join(PREDICTORS.aliases_of(name)), klass.inputs, klass.description, params)
     console = Console()
     console.print(table)
+    from hwnas.errors import HwnasUsageError
+    from hwnas.predictors.pretrained import available_pretrained, pretrained_info
+
+    shipped = Table(title="pre-trained nb201 predictors shipped with hwnas "
+                          "(hwnas.predictors.pretrained.load_pretrained; holdout = 10 % of the measured archs)")
+    for column in ("device", "metric", "model", "train archs", "holdout Spearman", "+-10 %"):
+        shipped.add_column(column, justify="right" if column not in ("device", "metric", "model") else "left")
+    for device, metric in available_pretrained("nb201"):
+        try:
+            info = pretrained_info(device, metric, "nb201")
+        except HwnasUsageError as exc:
+            shipped.add_row(device, metric, f"unreadable: {exc}", "-", "-", "-")
+            continue
+        hold = info.get("holdout", {})
+        shipped.add_row(device, metric, str(info.get("model", "-")), f"{info.get('train_size', 0):,}",
+                        f"{hold.get('spearman', float('nan')):.4f}", f"{hold.get('acc10_pct', float('nan')):.1f}")
+    console.print(shipped if shipped.row_count else "no pre-trained predictors shipped")
     if folder is not None:
         saved = Table(title=f"saved predictors in {folder}")
         for column in ("folder", "model", "device", "metric", "space/dataset", "train size", "seed"):

@@ -48,6 +48,6 @@ def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int
     if (tuple(meta["proxies"]) != tuple(proxies) or int(meta["seed"]) != int(seed)
             or int(meta["batch_size"]) != int(batch_size) or dataset not in meta["datasets"]):
         return None
-    reps = arrays["representatives"]
+    reps, present = arrays["representatives"], arrays[f"{dataset}/present"]
     cols = {c: arrays[f"{dataset}/{c}"] for c in meta["columns"]}
-    return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps)}
+    return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps) if present[i]}

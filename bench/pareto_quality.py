@@ -1,0 +1,137 @@
+"""How good is the front `hwnas pareto` returns? Judged on real accuracy and measured latency.
+
+For NB201 on the devices with measured latency for every architecture (raspi4, pixel3, eyeriss,
+fpga), budgets at the 10th / 25th / 50th percentile of that device's latency, three datasets
+and three search seeds, run the search (default proxy, <= --evaluations) and compare its front
+with the truth from ``nb201/accuracy.csv`` (200-epoch test accuracy):
+
+* regret = best true accuracy among ALL feasible architectures (measured latency <= budget, all
+  15,625) minus the best true accuracy among the returned front members that are feasible on
+  measured latency (accuracy points; inf if none is);
+* violations = returned front members whose measured latency exceeds the budget;
+* HV ratio = hypervolume of the returned feasible front / hypervolume of the true feasible front,
+  both in (true accuracy, measured latency) with reference point (0 %, budget).
+
+All runs share one archive (``--archive``), so a proxy score is computed at most once per
+(architecture, dataset). Prints a markdown table per proxy and writes every run to ``--out``.
+
+    python bench/pareto_quality.py --proxies az_nas,params,flops --out runs/bench/pareto_quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga")
+PERCENTILES = (10, 25, 50)
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+
+
+def truth(dataset: str, latency: np.ndarray, budget: float, acc: np.ndarray) -> tuple[float, float]:
+    """(best feasible accuracy, hypervolume of the true feasible front)."""
+    from hwnas.search.front import hypervolume, non_dominated
+
+    ok = latency <= budget
+    F = np.column_stack([-acc[ok], latency[ok]])
+    return float(acc[ok].max()), hypervolume(F[non_dominated(F)], np.array([0.0, budget]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--proxies", default="az_nas,params,flops", help="comma-separated; each is one --proxy")
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--devices", default=",".join(DEVICES))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--evaluations", type=int, default=1000)
+    ap.add_argument("--pop-size", type=int, default=50)
+    ap.add_argument("--algorithm", default="nsga2")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--archive", default="runs/bench/pareto_archive.sqlite")
+    ap.add_argument("--out", default="runs/bench/pareto_quality.json")
+    args = ap.parse_args()
+
+    import torch
+
+    from hwnas.api import pareto
+    from hwnas.devices.measured import measured_column
+    from hwnas.eval import load_ground_truth
+    from hwnas.search.front import hypervolume
+
+    torch.set_num_threads(1)
+    rows = []
+    started = time.perf_counter()
+    runs_dir = Path(args.out).with_suffix("")
+    for proxy, dataset, device in itertools.product(args.proxies.split(","), args.datasets.split(","),
+                                                    args.devices.split(",")):
+        acc = load_ground_truth(dataset)
+        latency = measured_column("nb201", device, "latency")
+        assert np.isfinite(latency).all(), f"{device} lacks measured latency for some architectures"
+        for pct in PERCENTILES:
+            budget = float(np.percentile(latency, pct))
+            best, true_hv = truth(dataset, latency, budget, acc)
+            for seed in (int(s) for s in args.seeds.split(",")):
+                t0 = time.perf_counter()
+                res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=proxy,
+                             evaluations=args.evaluations, pop_size=args.pop_size, seed=seed,
+                             algorithm=args.algorithm, workers=args.workers, archive=args.archive,
+                             out=runs_dir / f"{proxy}_{dataset}_{device}_p{pct}_s{seed}")
+                idx = res.front["arch_index"].to_numpy(dtype=np.int64)
+                lat, a = latency[idx], acc[idx]
+                ok = lat <= budget
+                got = float(a[ok].max()) if ok.any() else float("nan")
+                F = np.column_stack([-a[ok], lat[ok]])
+                rows.append({
+                    "proxy": proxy, "dataset": dataset, "device": device, "percentile": pct, "budget_ms": budget,
+                    "seed": seed, "evaluated": int(res.run["evaluated"]), "front": int(idx.size),
+                    "violations": int((~ok).sum()), "best_feasible_acc": best, "returned_best_acc": got,
+                    "regret": best - got if ok.any() else float("inf"),
+                    "hv_ratio": hypervolume(F, np.array([0.0, budget])) / true_hv if true_hv > 0 else float("nan"),
+                    "computed": res.run["scoring"]["computed"], "seconds": round(time.perf_counter() - t0, 2),
+                })
+                r = rows[-1]
+                print(f"{proxy:8s} {dataset:15s} {device:8s} p{pct:<3d} s{seed} budget {budget:7.3f} ms: "
+                      f"regret {r['regret']:.2f}  hv {r['hv_ratio']:.3f}  front {r['front']}  "
+                      f"violations {r['violations']}  scored {r['computed']}  {r['seconds']} s", flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"args": vars(args), "rows": rows,
+                                          "seconds": round(time.perf_counter() - started, 1)}, indent=2))
+    report(rows)
+
+
+def report(rows: list[dict]) -> None:
+    """Markdown: per proxy and dataset, median regret per device x budget (over seeds), the
+    median over everything, HV ratio and violations."""
+    proxies = list(dict.fromkeys(r["proxy"] for r in rows))
+    for proxy in proxies:
+        print(f"\n### proxy `{proxy}`: median regret over seeds (accuracy points) / median HV ratio\n")
+        devices = list(dict.fromkeys(r["device"] for r in rows))
+        print("| dataset | budget pct | " + " | ".join(devices) + " | all (median regret) | max regret | violations |")
+        print("|---|---|" + "---|" * len(devices) + "---|---|---|")
+        for dataset in dict.fromkeys(r["dataset"] for r in rows):
+            sel = [r for r in rows if r["proxy"] == proxy and r["dataset"] == dataset]
+            for pct in PERCENTILES:
+                cells = []
+                for d in devices:
+                    rs = [r for r in sel if r["device"] == d and r["percentile"] == pct]
+                    if rs:
+                        cells.append(f"{np.median([r['regret'] for r in rs]):.2f} / "
+                                     f"{np.median([r['hv_ratio'] for r in rs]):.3f}")
+                    else:
+                        cells.append("-")
+                rs = [r for r in sel if r["percentile"] == pct]
+                print(f"| {dataset} | p{pct} | " + " | ".join(cells) +
+                      f" | {np.median([r['regret'] for r in rs]):.2f} | {max(r['regret'] for r in rs):.2f} | "
+                      f"{sum(r['violations'] for r in rs)} |")
+            print(f"| **{dataset}** | **all** | " + " | ".join("" for _ in devices) +
+                  f" | **{np.median([r['regret'] for r in sel]):.2f}** | {max(r['regret'] for r in sel):.2f} | "
+                  f"{sum(r['violations'] for r in sel)} |")
+
+
+if __name__ == "__main__":
+    main()

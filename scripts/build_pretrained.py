@@ -1,0 +1,240 @@
+"""Build the pre-trained latency predictors shipped in ``hwnas/_data/predictors`` (read by
+`hwnas.predictors.pretrained`).
+
+For every device and metric with at least ``--min-measured`` (300) measured architectures of the
+space in the *shipped* measured tables (a registered HW-NAS-Bench pickle is ignored: the script
+points ``$HWNAS_HOME`` at an empty folder), it
+
+1. draws a random 90 % of the measured architectures with ``numpy.random.default_rng(0).choice``
+   (`hwnas.predictors.train.split_indices`) and keeps the other 10 % as the holdout;
+2. fits the ``mlp`` predictor (one-hot genotype, log-cost target; hidden 128, 2 layers, 200 epochs
+   below 5,000 training archs, 50 above) and, as the fallback, ``ridge`` on the raw cost and on
+   log-cost, all on the same split with ``torch.set_num_threads(1)``;
+3. keeps the mlp unless it is clearly worse on the holdout (see `choose`), and never a model that
+   predicts a non-positive or non-finite cost for any architecture of the space;
+4. saves it with `Predictor.save` (npz + JSON, no pickles) and renames the two files to
+   ``<space>_<device>_<metric>.npz`` / ``.json``; the JSON gets the record of the build (device,
+   metric, unit, train size, holdout metrics of every candidate, the measured source, the split's
+   fingerprint, versions and this command).
+
+    python scripts/build_pretrained.py                       # everything (about 15 min on 1 core)
+    python scripts/build_pretrained.py --devices jetson-tx2,edgetpu --out /tmp/pretrained
+
+Prints the markdown table of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Only the shipped tables: a registered pickle would change what is "measured" (and the split).
+os.environ["HWNAS_HOME"] = tempfile.mkdtemp(prefix="hwnas-build-pretrained-")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "hwnas" / "_data" / "predictors"
+HOLDOUT_FRACTION = 0.10
+SPLIT_SEED = 0
+
+
+def train_indices_sha256(indices: np.ndarray) -> str:
+    """Fingerprint of a split: sha256 of the sorted training indices as little-endian int64."""
+    return hashlib.sha256(np.sort(np.asarray(indices, dtype="<i8")).tobytes()).hexdigest()
+
+
+def choose(candidates: dict[str, dict], positive: dict[str, bool]) -> tuple[str, str]:
+    """(name, reason): the mlp unless a ridge variant is clearly better on the holdout, i.e.
+
+    * its Spearman is higher by more than 0.005, or
+    * it is no worse on Spearman (within 0.001) and on +-10 % accuracy (within 0.5 point) and its
+      MAPE is less than half the mlp's (additive cost models: Eyeriss, FPGA).
+
+    Candidates that predict a non-positive or non-finite cost for some architecture are out."""
+    mlp = candidates["mlp"]
+    best, reason = "mlp", "default model"
+    for name in ("ridge", "ridge-log"):
+        c = candidates.get(name)
+        if c is None or not positive.get(name, False):
+            continue
+        if c["spearman"] > mlp["spearman"] + 0.005:
+            why = f"{name} Spearman {c['spearman']:.4f} > mlp {mlp['spearman']:.4f} + 0.005"
+        elif (c["spearman"] >= mlp["spearman"] - 0.001 and c["acc10_pct"] >= mlp["acc10_pct"] - 0.5
+              and c["mape_pct"] < 0.5 * mlp["mape_pct"]):
+            why = (f"{name} as good on Spearman ({c['spearman']:.4f} vs {mlp['spearman']:.4f}) and +-10 % "
+                   f"({c['acc10_pct']:.1f} vs {mlp['acc10_pct']:.1f}), MAPE {c['mape_pct']:.3g} % < half of "
+                   f"mlp's {mlp['mape_pct']:.3g} %")
+        else:
+            continue
+        if best == "mlp" or c["spearman"] > candidates[best]["spearman"] or (
+                c["spearman"] == candidates[best]["spearman"] and c["mape_pct"] < candidates[best]["mape_pct"]):
+            best, reason = name, why
+    if not positive.get("mlp", False) and best == "mlp":
+        raise RuntimeError("the mlp predicts a non-positive cost and no ridge variant qualifies")
+    return best, reason
+
+
+def provenance(space: str, device: str, metric: str) -> list[str]:
+    """The provenance labels of the measured columns that hold (device, metric) values."""
+    from hwnas.devices import measured
+
+    if space != "nb201":
+        return []
+    return [c.label for c in measured._nb201_view().get((device, metric), []) if np.isfinite(c.values).any()]
+
+
+def build_one(space: str, device: str, metric: str, args, all_archs, command: str) -> dict:
+    import torch
+
+    from hwnas import __version__
+    from hwnas.devices import failed_archs
+    from hwnas.predictors.train import measured_targets, train_predictor
+
+    values, measured_input = measured_targets(space, device, metric, args.dataset)
+    n = int(np.isfinite(values).sum())
+    train_size = int(round((1 - HOLDOUT_FRACTION) * n))
+    epochs = args.epochs if train_size < args.large_from else args.epochs_large
+    mlp_hparams = {"hidden": args.hidden, "layers": args.layers, "epochs": epochs}
+    runs = {
+        "mlp": ("mlp", mlp_hparams),
+        "ridge": ("ridge", {"target": "raw"}),
+        "ridge-log": ("ridge", {"target": "log"}),
+    }
+    results, candidates, positive = {}, {}, {}
+    for name, (model, hparams) in runs.items():
+        start = time.perf_counter()
+        r = train_predictor(device, metric, model, train_size, SPLIT_SEED, space, args.dataset, baseline=False,
+                            **hparams)
+        elapsed = time.perf_counter() - start
+        everywhere = r.predictor.predict(all_archs)
+        positive[name] = bool(np.all(np.isfinite(everywhere)) and np.all(everywhere > 0))
+        results[name] = r
+        candidates[name] = {**{k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.metrics.as_dict().items()},
+                            "hparams": r.predictor.hparams, "positive_everywhere": positive[name],
+                            "fit_s": round(r.fit_s, 2), "total_s": round(elapsed, 2)}
+        print(f"  {device} {metric} {name:9s} Spearman {r.metrics.spearman:.4f} +-10 % {r.metrics.acc10_pct:5.1f} "
+              f"MAPE {r.metrics.mape_pct:6.2f} ({elapsed:.1f} s)", flush=True)
+    chosen, reason = choose(candidates, positive)
+    r = results[chosen]
+    assert all(np.array_equal(r.train_indices, o.train_indices) for o in results.values())
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{space}_{device}_{metric}"
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        folder = r.predictor.save(Path(tmp) / "p")
+        config = json.loads((folder / "config.json").read_text())
+        os.replace(folder / "weights.npz", stem.with_suffix(".npz"))
+    stem.with_suffix(".npz").chmod(0o644)  # save() writes through mkstemp (0600)
+    failed = int(failed_archs(space, device, metric).size)
+    record = {
+        "device": device, "metric": metric, "unit": r.unit, "model": r.predictor.name, "candidate": chosen,
+        "train_size": r.train_size, "holdout_size": r.test_size, "measured_archs": n,
+        "split": {"seed": SPLIT_SEED, "holdout_fraction": HOLDOUT_FRACTION, "dataset": args.dataset,
+                  "rule": "hwnas.predictors.train.split_indices(measured, train_size, seed): "
+                          "numpy.random.default_rng(seed).choice without replacement; holdout = the other measured",
+                  "train_sha256": train_indices_sha256(r.train_indices)},
+        "holdout": {k: candidates[chosen][k] for k in r.metrics.as_dict()},
+        "candidates": candidates,
+        "selection": reason,
+        "provenance": provenance(space, device, metric),
+        "measured_input": measured_input,
+        "measured_tables": "shipped hwnas/_data tables only (no registered HW-NAS-Bench pickle)",
+        "failed_archs": failed,
+        "notes": ([f"{failed} architectures are marked failed on {device} (not deployable); the predictor still "
+                   "returns a number for them: check hwnas.devices.failed_archs"] if failed else []),
+        "hwnas_version": __version__,
+        "torch_version": torch.__version__, "numpy_version": np.__version__, "torch_threads": torch.get_num_threads(),
+        "command": command,
+    }
+    config.update(record)
+    stem.with_suffix(".json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return {**record, "npz_bytes": stem.with_suffix(".npz").stat().st_size,
+            "json_bytes": stem.with_suffix(".json").stat().st_size}
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| device | metric | model | train archs | holdout archs | holdout Spearman | Kendall | MAPE % "
+             "| +-10 % | file size (npz + json) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        h = r["holdout"]
+        size = r["npz_bytes"] + r["json_bytes"]
+        model = r["candidate"] if r["candidate"] != "ridge" else "ridge (raw)"
+        lines.append(f"| {r['device']} | {r['metric']} | {model} | {r['train_size']:,} | {r['holdout_size']:,} "
+                     f"| {h['spearman']:.4f} | {h['kendall']:.4f} | {h['mape_pct']:.2f} | {h['acc10_pct']:.1f} "
+                     f"| {size / 1024:.1f} KiB |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--space", default="nb201")
+    parser.add_argument("--dataset", default="cifar10", help="input the networks are built for (as train_predictor)")
+    parser.add_argument("--metrics", default="latency,energy")
+    parser.add_argument("--devices", default=None, help="comma-separated subset (default: every device with data)")
+    parser.add_argument("--min-measured", type=int, default=300)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=200, help="mlp epochs below --large-from training archs")
+    parser.add_argument("--epochs-large", type=int, default=50, help="mlp epochs from --large-from training archs")
+    parser.add_argument("--large-from", type=int, default=5000)
+    parser.add_argument("--out", default=str(DEFAULT_OUT))
+    parser.add_argument("--summary", default=None, help="also write the records to this JSON file")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    from hwnas.devices import get_device
+    from hwnas.devices.measured import devices_with_data, measured_column
+    from hwnas.devices.registry import canonical_metric
+    from hwnas.spaces import get_space
+
+    script = Path(sys.argv[0]).resolve()
+    try:
+        script_text = str(script.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        script_text = str(script)
+    command = shlex.join(["python", script_text, *sys.argv[1:]])
+    sp = get_space(args.space)
+    all_archs = [sp.arch_at(i) for i in range(sp.num_archs)]
+    wanted = None if args.devices is None else {get_device(d).name for d in args.devices.split(",") if d.strip()}
+    rows, skipped, built = [], [], set()
+    start = time.perf_counter()
+    for metric in [canonical_metric(m) for m in args.metrics.split(",") if m.strip()]:
+        for device in devices_with_data(sp.name, metric):
+            if wanted is not None and device not in wanted:
+                continue
+            n = int(np.isfinite(measured_column(sp.name, device, metric)).sum())
+            if n < args.min_measured:
+                skipped.append(f"{device} {metric} ({n} measured)")
+                continue
+            rows.append(build_one(sp.name, device, metric, args, all_archs, command))
+            built.add(f"{sp.name}_{device}_{metric}")
+    out = Path(args.out)
+    if wanted is None:  # a full build: drop files of predictors no longer built
+        for path in sorted(out.glob(f"{sp.name}_*.*")):
+            if path.suffix in (".npz", ".json") and path.stem not in built:
+                print(f"removing stale {path}")
+                path.unlink()
+    print()
+    print(markdown(rows))
+    total = sum(r["npz_bytes"] + r["json_bytes"] for r in rows)
+    print(f"\n{len(rows)} predictors, {total / 1024 / 1024:.2f} MiB ({total:,} bytes) in {out}; "
+          f"{time.perf_counter() - start:.0f} s; "
+          f"skipped (< {args.min_measured} measured): {', '.join(skipped) or 'none'}")
+    if args.summary:
+        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.summary).write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

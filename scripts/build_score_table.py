@@ -1,0 +1,68 @@
+"""Build hwnas/_data/nb201_scores.npz (+ .json) from a score cache filled by
+scripts/score_nb201_classes.py: the proxy columns of every NB201 isomorphism-class
+representative, per dataset, for one setting (proxies, seed, batch size). Datasets may be
+partial; ``<dataset>/present`` marks the representatives that were scored.
+
+    python scripts/build_score_table.py --cache runs/cache/scores.sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from hwnas import __version__
+from hwnas.eval import CacheKey, ScoreCache, outputs_of, version_tag
+from hwnas.spaces.nb201 import representative_indices
+
+OUT = Path(__file__).resolve().parents[1] / "hwnas" / "_data" / "nb201_scores"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cache", default="runs/cache/scores.sqlite")
+    ap.add_argument("--proxies", default="az_nas")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--datasets", default="cifar10,cifar100,imagenet16-120")
+    args = ap.parse_args()
+    import torch
+
+    proxies = tuple(p.strip() for p in args.proxies.split(","))
+    columns = [c for p in proxies for c in outputs_of(p)]
+    reps = np.unique(representative_indices())
+    arrays: dict[str, np.ndarray] = {"representatives": reps}
+    counts, ms = {}, {}
+    with ScoreCache(args.cache) as cache:
+        for ds in args.datasets.split(","):
+            key = CacheKey("nb201", ds, args.seed, args.batch_size, version_tag(), "cpu")
+            found = cache.lookup(key, reps.tolist(), columns)
+            present = np.array([all((int(r), c) in found for c in columns) for r in reps])
+            for c in columns:
+                arrays[f"{ds}/{c}"] = np.array([found[(int(r), c)].value if p else np.nan
+                                                for r, p in zip(reps, present)], dtype=np.float64)
+            arrays[f"{ds}/present"] = present
+            counts[ds] = int(present.sum())
+            times = [found[(int(r), columns[0])].ms for r, p in zip(reps, present) if p]
+            ms[ds] = round(float(np.median(times)), 1) if times else None
+            print(f"{ds}: {counts[ds]} of {reps.size} representatives")
+    np.savez_compressed(OUT.with_suffix(".npz"), **arrays)
+    OUT.with_suffix(".json").write_text(json.dumps({
+        "what": "proxy score columns of every NB201 isomorphism-class representative (hwnas.eval.score_architecture, "
+                "per-architecture seed arch_seed(seed, arch), Kaiming-normal init, Gaussian probe batch, CPU)",
+        "proxies": list(proxies), "columns": columns, "seed": args.seed, "batch_size": args.batch_size,
+        "datasets": [d for d in counts if counts[d]], "representatives_scored": counts,
+        "median_ms_per_arch_1_thread": ms, "hwnas_version": __version__, "torch_version": torch.__version__,
+        "machine": platform.processor() or platform.machine(),
+        "command": "python scripts/score_nb201_classes.py --dataset D --shard i/2 (x2 per dataset); "
+                   "python scripts/build_score_table.py",
+    }, indent=2) + "\n")
+    print(f"wrote {OUT.with_suffix('.npz')} ({OUT.with_suffix('.npz').stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
