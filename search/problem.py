@@ -22,12 +22,34 @@ from hwnas.spaces.base import Space
 INFEASIBLE_COST = 1e12  # stands in for +inf (fails on the device) inside pymoo
 
 
+def cheapest_members(table: CostTable) -> np.ndarray:
+    """For every NB201 index, the member of its isomorphism class with the lowest cost in
+    ``table`` (ties: fewest FLOPs, then smallest index). Members compute the same function, so
+    this is the one to deploy; the class's cost is that member's cost (dead operations still run
+    on hardware, and measurements of identical networks differ)."""
+    from hwnas.spaces.nb201 import cost_arrays, representative_indices
+
+    reps = representative_indices()
+    _, flops = cost_arrays("cifar10")
+    index = np.arange(reps.size)
+    order = np.lexsort((index, flops, table.values, reps))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = reps[order][1:] != reps[order][:-1]
+    best_of_rep = dict(zip(reps[order][first].tolist(), order[first].tolist()))
+    return np.array([best_of_rep[int(r)] for r in reps], dtype=np.int64)
+
+
 @dataclass
 class SearchState:
+    """What a run evaluated. ``order`` holds class representatives (what is scored and
+    archived); ``members`` maps each to the member whose costs are reported and deployed
+    (`cheapest_members` of the first cost table; identity when None)."""
+
     space: Space
     scorer: ProxyScorer
     costs: list[CostTable]  # one per cost objective, in objective order
     budgets: list[Budget]
+    members: np.ndarray | None = None
     order: list[int] = field(default_factory=list)  # representative indices, evaluation order
     position: dict[int, int] = field(default_factory=dict)  # index -> position in `order`
     columns: dict[str, list[float]] = field(default_factory=dict)
@@ -63,8 +85,14 @@ class SearchState:
             self._score = objective(cols, list(self.scorer.columns)) if self.order else np.zeros(0)
         return self._score
 
-    def cost_matrix(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+    def member(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        """The deployed member of each representative in ``indices``."""
         idx = np.asarray(indices, dtype=np.int64)
+        return idx if self.members is None else self.members[idx]
+
+    def cost_matrix(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        """Costs [n, k] of representatives ``indices`` (their deployed members' costs)."""
+        idx = self.member(indices)
         return np.stack([t.values[idx] for t in self.costs], axis=1) if self.costs else np.zeros((len(idx), 0))
 
     def feasible(self, indices: "list[int] | np.ndarray") -> np.ndarray:

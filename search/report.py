@@ -71,15 +71,16 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     on_front[front_pos] = True
     rows = {
         "eval_order": np.arange(1, state.n + 1),
-        "arch_index": np.array(state.order, dtype=np.int64),
-        "arch": [sp.to_str(sp.arch_at(i)) for i in state.order],
+        "arch_index": state.member(state.order),
+        "arch": [sp.to_str(sp.arch_at(int(i))) for i in state.member(state.order)],
+        "class_rep": np.array(state.order, dtype=np.int64),
         "score": scores,
     }
     for c, v in state.columns.items():
         rows[c] = np.asarray(v, dtype=np.float64)
     for j, t in enumerate(state.costs):
         rows[f"{t.metric}_{t.unit}"] = C[:, j]
-        rows[f"{t.metric}_source"] = [t.source(i) for i in state.order]
+        rows[f"{t.metric}_source"] = [t.source(int(i)) for i in state.member(state.order)]
     rows["feasible"] = feasible
     rows["on_front"] = on_front
     rows["score_origin"] = state.origins
@@ -157,7 +158,7 @@ def plot_front(state, front_pos: np.ndarray, run: dict, path: str) -> None:
         ax.step(fx[order], fy[order], where="post", c="#d62728", lw=1.2, zorder=3)
         ax.scatter(fx, fy, s=36, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=4)
         for k, p in enumerate(front_pos[:12]):
-            ax.annotate(f"#{state.order[p]}", (x[p], y[p]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            ax.annotate(f"#{int(state.member([state.order[p]])[0])}", (x[p], y[p]), textcoords="offset points", xytext=(5, 4), fontsize=7)
     for b in state.budgets:
         if b.metric == t.metric:
             ax.axvline(b.limit, ls="--", c="k", lw=1, label=f"budget {b.limit:g} {b.unit}")

@@ -114,11 +114,11 @@ def _resolve(config: SearchConfig):
     return space, dataset, dev, algorithm, tables, setting
 
 
-def _check_budgets_reachable(space, tables, budgets: list[Budget]) -> None:
+def _check_budgets_reachable(space, tables, budgets: list[Budget], members: np.ndarray) -> None:
     """A usage error naming the cheapest architecture when no architecture meets the budgets."""
     from hwnas.spaces.nb201 import representative_indices
 
-    reps = np.unique(representative_indices())
+    reps = members[np.unique(representative_indices())]
     ok = np.ones(reps.size, dtype=bool)
     by_metric = {t.metric: t for t in tables}
     for b in budgets:
@@ -138,13 +138,14 @@ def _check_budgets_reachable(space, tables, budgets: list[Budget]) -> None:
 def run_search(config: SearchConfig, progress: bool = False, console=None) -> ParetoResult:
     """Run the search described by ``config`` and write its artefacts to ``config.out``."""
     from hwnas.search.archive import Archive
-    from hwnas.search.problem import ArchProblem, SearchState
+    from hwnas.search.problem import ArchProblem, SearchState, cheapest_members
     from hwnas.search.report import build_frames, write_outputs
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
     space, dataset, dev, algorithm, tables, setting = _resolve(config)
-    _check_budgets_reachable(space, tables, config.budgets)
+    members = cheapest_members(tables[0])
+    _check_budgets_reachable(space, tables, config.budgets, members)
     out = Path(config.out)
     archive_path = Path(config.archive) if config.archive else out / "archive.sqlite"
     if config.resume and not archive_path.exists():
@@ -160,7 +161,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         archived_before = archive.count(space.name, dataset, setting)
         with ProxyScorer(space.name, dataset, setting, archive, workers=config.workers,
                          use_shipped=config.shipped_scores) as scorer:
-            state = SearchState(space, scorer, tables, list(config.budgets))
+            state = SearchState(space, scorer, tables, list(config.budgets), members)
             t1 = time.perf_counter()
             _search(config, algorithm, state, ArchProblem(state), progress, console)
             timings["search_s"] = time.perf_counter() - t1

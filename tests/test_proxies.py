@@ -233,9 +233,9 @@ def test_trainability_is_zero_for_norm_preserving_blocks():
     assert trainability_from_sigmas([0.5]) == pytest.approx(trainability_from_sigmas([2.0]), abs=1e-5)
 
     def chain(scale: float) -> nn.Sequential:
-        # stem, two scaled orthogonal blocks, an identity block and a space-to-depth block
+        # stem, two scaled orthogonal blocks, an orthogonal block and a space-to-depth block
         return nn.Sequential(orthogonal_1x1(4, 1.0, 0), orthogonal_1x1(4, scale, 1),
-                             orthogonal_1x1(4, scale, 2), nn.Identity(), nn.PixelUnshuffle(2))
+                             orthogonal_1x1(4, scale, 2), orthogonal_1x1(4, 1.0, 3), nn.PixelUnshuffle(2))
 
     score = get_proxy("az_trainability").score
     # every block Jacobian has spectral norm 1: Eq. 11 is at its maximum 0, up to the
@@ -245,6 +245,9 @@ def test_trainability_is_zero_for_norm_preserving_blocks():
     # blocks that double or halve every direction are penalised alike: two of four blocks at -0.5
     assert score(chain(2.0), (4, 32, 32), batch=64, num_classes=1) == pytest.approx(-0.25, abs=0.01)
     assert score(chain(0.5), (4, 32, 32), batch=64, num_classes=1) == pytest.approx(-0.25, abs=0.01)
+    # an exact identity block (input gradient == output gradient) scores -inf, as in the official code
+    identity = nn.Sequential(orthogonal_1x1(4, 1.0, 0), orthogonal_1x1(4, 1.0, 1), nn.Identity())
+    assert score(identity, (4, 32, 32), batch=64, num_classes=1) == -math.inf
 
 
 def test_az_nas_reads_stem_and_every_block_of_nb201():

@@ -24,10 +24,12 @@ def test_shipped_scores_match_live_computation(dataset):
     table = shipped_scores("nb201", dataset, proxies, INFO["seed"], INFO["batch_size"])
     assert table and set(table) <= set(int(r) for r in np.unique(representative_indices()))
     rng = np.random.default_rng(0)
-    for index in rng.choice(sorted(table), 3, replace=False):
+    # 186: a cell whose only live path is a skip (identity block: trainability -inf)
+    for index in [186, *rng.choice(sorted(table), 3, replace=False)]:
         live = score_architecture(int(index), proxies, dataset, INFO["seed"], INFO["batch_size"])
         for column, value in table[int(index)].items():
             assert live[column] == pytest.approx(value, rel=1e-4, abs=1e-6), (index, column)
+    assert table[186]["az_trainability"] == -np.inf
 
 
 def test_table_is_only_used_for_its_own_setting():

@@ -13,6 +13,7 @@ training flags, buffers (BN running statistics) and ``.grad`` of every parameter
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
@@ -84,12 +85,16 @@ def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor
     """AZ-NAS Eq. 8-10: sigma_l, the largest singular value of A_l^T = 1/n sum_p g_in(p) v(p)^T,
     where v is a Rademacher output gradient and g_in its backpropagation to the block input
     (n = batch x output positions). Inputs larger than the output (reduction blocks) are
-    folded space-to-depth first. A block whose output does not depend on its input gets 0."""
+    folded space-to-depth first. A block whose output does not depend on its input gets 0; an
+    exact identity block (input gradient == output gradient) gets +inf, so that its
+    trainability is -inf as in the official AZ-NAS code (see `hwnas.proxies.az_nas`)."""
     g_in = None
     if f_out.requires_grad and f_in.requires_grad:
         (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=v, retain_graph=True, allow_unused=True)
     if g_in is None:
         g_in = torch.zeros_like(f_in)
+    if g_in.shape == v.shape and torch.equal(g_in, v):
+        return math.inf
     g_out4 = as_nchw(v)
     g_in4 = match_resolution(as_nchw(g_in.detach()), (g_out4.shape[2], g_out4.shape[3]))
     n, co = g_out4.shape[0] * g_out4.shape[2] * g_out4.shape[3], g_out4.shape[1]
