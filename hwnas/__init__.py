@@ -10,4 +10,14 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 from hwnas.errors import HwnasUsageError
 from hwnas.spaces import SPACES, Arch, Space, get_space
 
-__all__ = ["__version__", "HwnasUsageError", "SPACES", "Arch", "Space", "get_space"]
+
+
+def pareto(device: str, **kwargs):
+    """`hwnas.api.pareto`: the ``hwnas pareto`` search from Python, e.g.
+    ``hwnas.pareto(device="jetson-tx2", energy_mj=20)`` -> `ParetoResult` (``.front`` DataFrame)."""
+    from hwnas.api import pareto as _pareto
+
+    return _pareto(device, **kwargs)
+
+
+__all__ = ["__version__", "HwnasUsageError", "SPACES", "Arch", "Space", "get_space", "pareto"]

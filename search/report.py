@@ -138,7 +138,7 @@ def _front_json(state, front, run: dict) -> dict:
 def plot_front(state, front_pos: np.ndarray, run: dict, path: str) -> None:
     """Proxy score against the first cost metric: every evaluated architecture (feasible /
     infeasible), the front as a step line, the budget as a dashed line, the front labelled by
-    NAS-Bench-201 index (at most 12 labels, best score first)."""
+    NAS-Bench-201 index (the 8 best-scoring members)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -157,8 +157,11 @@ def plot_front(state, front_pos: np.ndarray, run: dict, path: str) -> None:
         order = np.argsort(fx)
         ax.step(fx[order], fy[order], where="post", c="#d62728", lw=1.2, zorder=3)
         ax.scatter(fx, fy, s=36, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=4)
-        for k, p in enumerate(front_pos[:12]):
-            ax.annotate(f"#{int(state.member([state.order[p]])[0])}", (x[p], y[p]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        labelled = front_pos[:8]  # best scores first; alternate sides so neighbours do not overlap
+        for k, p in enumerate(labelled[np.argsort(x[labelled])]):
+            ax.annotate(f"#{int(state.member([state.order[p]])[0])}", (x[p], y[p]), textcoords="offset points",
+                        xytext=(-8, 8) if k % 2 else (6, -12), fontsize=7,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
     for b in state.budgets:
         if b.metric == t.metric:
             ax.axvline(b.limit, ls="--", c="k", lw=1, label=f"budget {b.limit:g} {b.unit}")

@@ -198,6 +198,18 @@ def test_other_algorithms_run(tmp_path, algorithm):
     assert (res.front["latency_ms"] <= 6.0).all()
 
 
+def test_top_level_api_and_live_scoring_in_a_process_pool(tmp_path):
+    import hwnas
+
+    kw = dict(device="pixel3", latency_ms=5.0, proxy="grad_norm", batch_size=2, evaluations=12, pop_size=6, seed=2)
+    one = hwnas.pareto(out=tmp_path / "one", **kw)
+    two = hwnas.pareto(out=tmp_path / "two", workers=2, **kw)
+    assert one.run["scoring"]["computed"] == two.run["scoring"]["computed"] == 12
+    assert one.evaluated["arch_index"].tolist() == two.evaluated["arch_index"].tolist()
+    assert np.allclose(one.evaluated["grad_norm"], two.evaluated["grad_norm"], rtol=1e-5)
+    assert one.front["arch_index"].tolist() == two.front["arch_index"].tolist()
+
+
 def test_jetson_energy_is_marked_estimated(tmp_path):
     pytest.importorskip("hwnas.devices.energy")
     res = _run(tmp_path, "tx2", device="jetson-tx2", latency=None, energy="20mJ", evaluations=60)
