@@ -170,12 +170,7 @@ class Predictor(abc.ABC):
                 raise HwnasUsageError(f"predictor {str(folder)!r} has no {name}; {_what_exists(folder.parent, folder)}")
         try:
             config = json.loads((folder / CONFIG_FILE).read_text())
-            if not isinstance(config, dict) or config.get("format") != FORMAT:
-                raise ValueError(f"not a {FORMAT} config")
-            if int(config.get("format_version", -1)) > FORMAT_VERSION:
-                raise ValueError(f"format version {config['format_version']} is newer than this hwnas reads "
-                                 f"({FORMAT_VERSION}); upgrade hwnas")
-            model = str(config["model"])
+            model = config_model(config)
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise _corrupt(folder, CONFIG_FILE, exc) from None
         if model not in PREDICTORS:
@@ -185,24 +180,45 @@ class Predictor(abc.ABC):
         if cls is not Predictor and not issubclass(klass, cls):
             raise HwnasUsageError(f"predictor {str(folder)!r} is a {model!r} model, not {cls.name!r}")
         try:
-            with np.load(folder / WEIGHTS_FILE, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            expected = config.get("arrays", {})
-            for k, spec in expected.items():
-                if k not in arrays:
-                    raise ValueError(f"array {k!r} is missing")
-                if list(arrays[k].shape) != list(spec["shape"]):
-                    raise ValueError(f"array {k!r} has shape {list(arrays[k].shape)}, config says {spec['shape']}")
-            pred = klass(space=config["space"], dataset=config["dataset"], seed=config.get("seed", 0),
-                         **config.get("hparams", {}))
-            pred.trained_on = dict(config.get("trained_on", {}))
-            pred._set_state(arrays)
+            return restore(klass, config, folder / WEIGHTS_FILE, "config")
         except HwnasUsageError:
             raise
-        except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+        except LOAD_ERRORS as exc:
             raise _corrupt(folder, WEIGHTS_FILE, exc) from None
-        pred.fitted = True
-        return pred
+
+
+# what reading a damaged weights file can raise (`restore`)
+LOAD_ERRORS = (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, RuntimeError)
+
+
+def config_model(config: Any) -> str:
+    """The model name of a saved predictor's config; ValueError if it is not a config this
+    hwnas reads (wrong format, newer format version), KeyError without a model."""
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError(f"not a {FORMAT} config")
+    if int(config.get("format_version", -1)) > FORMAT_VERSION:
+        raise ValueError(f"format version {config['format_version']} is newer than this hwnas reads "
+                         f"({FORMAT_VERSION}); upgrade hwnas")
+    return str(config["model"])
+
+
+def restore(klass: "type[Predictor]", config: dict, weights: Path, config_name: str) -> "Predictor":
+    """A fitted ``klass`` from ``config`` and its weights file (npz). Arrays are checked against
+    the shapes ``config`` records (``config_name`` names it in the message); a damaged file
+    raises one of `LOAD_ERRORS`."""
+    with np.load(weights, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    for k, spec in config.get("arrays", {}).items():
+        if k not in arrays:
+            raise ValueError(f"array {k!r} is missing")
+        if list(arrays[k].shape) != list(spec["shape"]):
+            raise ValueError(f"array {k!r} has shape {list(arrays[k].shape)}, {config_name} says {spec['shape']}")
+    pred = klass(space=config["space"], dataset=config["dataset"], seed=config.get("seed", 0),
+                 **config.get("hparams", {}))
+    pred.trained_on = dict(config.get("trained_on", {}))
+    pred._set_state(arrays)
+    pred.fitted = True
+    return pred
 
 
 def _coerce(model: str, key: str, value: Any, default: Any) -> Any:

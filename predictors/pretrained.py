@@ -21,15 +21,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hwnas.errors import HwnasUsageError
-from hwnas.predictors.base import FORMAT, FORMAT_VERSION, PREDICTORS, Predictor
+from hwnas.predictors.base import LOAD_ERRORS, PREDICTORS, Predictor, config_model, restore
 
 SUBDIR = "predictors"
 REBUILD = "python scripts/build_pretrained.py"
@@ -131,12 +128,7 @@ def _read_json(stem: Path, space: str, metric: str) -> dict[str, Any]:
     path = stem.with_suffix(".json")
     try:
         config = json.loads(path.read_text())
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} config")
-        if int(config.get("format_version", -1)) > FORMAT_VERSION:
-            raise ValueError(f"format version {config['format_version']} is newer than this hwnas reads "
-                             f"({FORMAT_VERSION}); upgrade hwnas")
-        str(config["model"])
+        config_model(config)
     except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as exc:
         raise _corrupt(stem, path.name, exc, space, metric) from None
     return config
@@ -153,23 +145,11 @@ def _load(stem_text: str, space: str, metric: str) -> Predictor:
     klass = PREDICTORS.get(model)
     npz = stem.with_suffix(".npz")
     try:
-        with np.load(npz, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        for k, spec in config.get("arrays", {}).items():
-            if k not in arrays:
-                raise ValueError(f"array {k!r} is missing")
-            if list(arrays[k].shape) != list(spec["shape"]):
-                raise ValueError(f"array {k!r} has shape {list(arrays[k].shape)}, the JSON says {spec['shape']}")
-        pred = klass(space=config["space"], dataset=config["dataset"], seed=config.get("seed", 0),
-                     **config.get("hparams", {}))
-        pred.trained_on = dict(config.get("trained_on", {}))
-        pred._set_state(arrays)
+        return restore(klass, config, npz, "the JSON")
     except HwnasUsageError:
         raise
-    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+    except LOAD_ERRORS as exc:
         raise _corrupt(stem, npz.name, exc, space, metric) from None
-    pred.fitted = True
-    return pred
 
 
 def load_pretrained(device: str, metric: str = "latency", space: str = "nb201", *,
