@@ -26,7 +26,6 @@ import csv
 import json
 import math
 import os
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -177,17 +176,10 @@ class ScoreCache:
     """
 
     def __init__(self, path: "str | os.PathLike[str]" = DEFAULT_CACHE) -> None:
+        from hwnas.storage import open_sqlite
+
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=60.0)
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
-        except sqlite3.DatabaseError as exc:
-            raise HwnasUsageError(f"cannot use {self.path} as a score cache ({exc}); pass another --cache path") from exc
+        self._db = open_sqlite(self.path, _SCHEMA, "as a score cache; pass another --cache path")
 
     def close(self) -> None:
         self._db.close()

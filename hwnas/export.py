@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from hwnas.errors import ExportError, HwnasUsageError
+from hwnas.storage import current_umask
 
 MIN_OPSET = 17
 MAX_OPSET = 20  # highest opset the TorchScript exporter writes
@@ -31,12 +32,6 @@ class ExportReport:
     max_abs_diff: float | None  # onnxruntime vs PyTorch on a random batch; None if not verified
     export_s: float  # seconds spent in torch.onnx.export
     verify_s: float  # seconds spent in checker + onnxruntime
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_output_path(path: "str | os.PathLike[str]") -> Path:
@@ -167,7 +162,7 @@ def export_onnx(
         if verify:
             diff = verify_onnx(tmp, model, input_shape, atol=atol, seed=seed)
         verify_s = time.perf_counter() - start
-        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the usual mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, out)
     finally:
         model.train(was_training)

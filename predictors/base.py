@@ -20,7 +20,6 @@ from __future__ import annotations
 import abc
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Sequence
@@ -29,6 +28,7 @@ import numpy as np
 
 from hwnas.errors import HwnasUsageError
 from hwnas.registry import Registry
+from hwnas.storage import atomic_write
 from hwnas.spaces import Arch, get_space
 from hwnas.predictors.encoding import as_archs
 from hwnas.predictors.metrics import Metrics, compute_metrics
@@ -148,9 +148,9 @@ class Predictor(abc.ABC):
         config = self.config()
         config["hwnas_version"] = __version__
         config["arrays"] = {k: {"shape": list(v.shape), "dtype": v.dtype.str} for k, v in arrays.items()}
-        _atomic_write(folder / WEIGHTS_FILE, lambda fh: np.savez(fh, **arrays))
+        atomic_write(folder / WEIGHTS_FILE, lambda fh: np.savez(fh, **arrays), private=True)
         text = json.dumps(config, indent=2, sort_keys=True) + "\n"
-        _atomic_write(folder / CONFIG_FILE, lambda fh: fh.write(text.encode()))
+        atomic_write(folder / CONFIG_FILE, lambda fh: fh.write(text.encode()), private=True)
         return folder
 
     @classmethod
@@ -242,17 +242,6 @@ def _coerce(model: str, key: str, value: Any, default: Any) -> Any:
     except (TypeError, ValueError, OverflowError):
         raise HwnasUsageError(f"{model} option {key}={value!r} is not a valid {kind.__name__} "
                               f"(default {default!r})") from None
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _first_line(exc: BaseException) -> str:

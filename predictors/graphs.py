@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from hwnas.storage import atomic_write
 from hwnas.predictors.onnx_graph import GRAPH_VERSION, OnnxGraph, graph_from_onnx
 from hwnas.spaces import Arch, get_space
 
@@ -65,14 +66,7 @@ def _read(path: Path) -> OnnxGraph | None:
 
 def _write(path: Path, graph: OnnxGraph) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **graph.to_arrays())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: np.savez(fh, **graph.to_arrays()), private=True)
 
 
 def graph_for_arch(space: str, arch: Arch, dataset: str = "cifar10",

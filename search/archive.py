@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping
 
-from hwnas.errors import HwnasUsageError
+from hwnas.storage import open_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -73,17 +71,7 @@ class Archive:
 
     def __init__(self, path: "str | os.PathLike[str]") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=60.0)
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
-            self._db.commit()
-        except sqlite3.DatabaseError as exc:
-            raise HwnasUsageError(f"cannot use {self.path} as a search archive ({exc}); "
-                                  "delete it or pass another --out") from exc
+        self._db = open_sqlite(self.path, _SCHEMA, "as a search archive; delete it or pass another --out")
 
     def close(self) -> None:
         self._db.close()

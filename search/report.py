@@ -5,33 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from hwnas.storage import atomic_write
 
 
 def _jsonable(x: Any) -> Any:
@@ -50,12 +29,8 @@ def _jsonable(x: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    def w(tmp: str) -> None:
-        with open(tmp, "w") as fh:
-            json.dump(_jsonable(obj), fh, indent=2)
-            fh.write("\n")
-
-    return _atomic(Path(path), w)
+    text = json.dumps(_jsonable(obj), indent=2) + "\n"
+    return atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
 def build_frames(state, front_pos: np.ndarray, dataset: str):
@@ -94,10 +69,11 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
 def write_outputs(out: Path, config, state, front_pos, front, evaluated, run: dict, timings: dict,
                   dataset: str) -> dict[str, Path]:
     paths: dict[str, Path] = {}
-    paths["pareto_csv"] = _atomic(out / "pareto.csv", lambda tmp: front.to_csv(tmp, index=False))
-    paths["all_evaluated_csv"] = _atomic(out / "all_evaluated.csv", lambda tmp: evaluated.to_csv(tmp, index=False))
+    paths["pareto_csv"] = atomic_write(out / "pareto.csv", lambda fh: fh.write(front.to_csv(index=False).encode()))
+    paths["all_evaluated_csv"] = atomic_write(out / "all_evaluated.csv",
+                                              lambda fh: fh.write(evaluated.to_csv(index=False).encode()))
     paths["pareto_json"] = write_json(out / "pareto.json", _front_json(state, front, run))
-    paths["pareto_png"] = _atomic(out / "pareto.png", lambda tmp: plot_front(state, front_pos, run, tmp))
+    paths["pareto_png"] = atomic_write(out / "pareto.png", lambda fh: plot_front(state, front_pos, run, fh))
     exports = []
     if config.export_onnx and len(front):
         from hwnas.api import export
@@ -135,7 +111,7 @@ def _front_json(state, front, run: dict) -> dict:
                                 "cost_sources", "seed", "algorithm")} | {"front": costs}
 
 
-def plot_front(state, front_pos: np.ndarray, run: dict, path: str) -> None:
+def plot_front(state, front_pos: np.ndarray, run: dict, path: "str | BinaryIO") -> None:
     """Proxy score against the first cost metric: every evaluated architecture (feasible /
     infeasible), the front as a step line, the budget as a dashed line, the front labelled by
     NAS-Bench-201 index (the 8 best-scoring members)."""
