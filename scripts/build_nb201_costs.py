@@ -25,9 +25,7 @@ def main() -> None:
     sp = get_space("nb201")
     arrays: dict[str, np.ndarray] = {"representatives": nb201.representative_indices()}
     for ds in sp.datasets:
-        costs = [sp.cost(sp.arch_at(i), ds) for i in range(nb201.NUM_ARCHS)]
-        arrays[f"{ds}/params"] = np.array([c.params for c in costs], dtype=np.int64)
-        arrays[f"{ds}/flops"] = np.array([c.flops for c in costs], dtype=np.int64)
+        arrays[f"{ds}/params"], arrays[f"{ds}/flops"] = nb201.cost_arrays(ds)
     np.savez_compressed(OUT.with_suffix(".npz"), **arrays)
     OUT.with_suffix(".json").write_text(json.dumps({
         "what": "params and FLOPs per sample (hwnas.counting convention 'nb201') of all 15,625 NB201 archs per "

@@ -10,7 +10,6 @@ The front is computed at the end over *everything* evaluated, not just the last 
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import time
@@ -153,9 +152,6 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     if out.exists() and not out.is_dir():
         raise HwnasUsageError(f"--out {out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
-    import torch
-
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
     timings: dict[str, float] = {"setup_s": time.perf_counter() - t0}
     with Archive(archive_path) as archive:
         archived_before = archive.count(space.name, dataset, setting)

@@ -11,7 +11,6 @@ otherwise.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
@@ -145,11 +144,6 @@ def objective(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarra
         v = np.asarray(columns[names[0]], dtype=np.float64)
         return np.where(np.isfinite(v), v, -np.inf)
     return nonlinear_rank_aggregate(columns, list(names))
-
-
-def default_workers() -> int:
-    """Worker processes for live scoring: one per core, at most 8."""
-    return max(1, min(8, os.cpu_count() or 1))
 
 
 def check_workers(workers: int) -> int:
