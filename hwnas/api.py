@@ -87,7 +87,7 @@ def pareto(
     pop_size: int = 50,
     resume: bool = False,
     workers: int = 1,
-    batch_size: int = 16,
+    batch_size: "int | None" = None,
     proxy_seed: int = 0,
     shipped_scores: bool = True,
     archive: "str | os.PathLike[str] | None" = None,
@@ -123,7 +123,7 @@ def pareto(
         device=dev.name, budgets=budgets, space=space, dataset=dataset, proxy=proxy, evaluations=int(evaluations),
         seed=int(seed), out=Path(out) if out is not None else Path("runs") / f"pareto-{dev.name}",
         export_onnx=int(export_onnx), algorithm=algorithm, pop_size=int(pop_size), resume=bool(resume),
-        workers=check_workers(workers), batch_size=int(batch_size), proxy_seed=int(proxy_seed),
+        workers=check_workers(workers), batch_size=None if batch_size is None else int(batch_size), proxy_seed=int(proxy_seed),
         shipped_scores=bool(shipped_scores), archive=Path(archive) if archive else None,
         objectives=tuple(objectives), command=command,
     )

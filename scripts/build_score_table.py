@@ -1,9 +1,10 @@
 """Build hwnas/_data/nb201_scores.npz (+ .json) from a score cache filled by
 scripts/score_nb201_classes.py: the proxy columns of every NB201 isomorphism-class
-representative, per dataset, for one setting (proxies, seed, batch size). Datasets may be
-partial; ``<dataset>/present`` marks the representatives that were scored.
+representative, per dataset, for one setting (proxies, seed, batch size; ``--dataset-batch``
+gives a dataset another batch size). Datasets may be partial; ``<dataset>/present`` marks the
+representatives that were scored.
 
-    python scripts/build_score_table.py --cache runs/cache/scores.sqlite
+    python scripts/build_score_table.py --cache runs/cache/scores.sqlite --dataset-batch cifar100=64
 """
 
 from __future__ import annotations
@@ -29,17 +30,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--datasets", default="cifar10,cifar100,imagenet16-120")
+    ap.add_argument("--dataset-batch", action="append", default=[], metavar="DATASET=BATCH",
+                    help="this dataset's scores use another probe batch size (repeatable)")
     args = ap.parse_args()
     import torch
 
     proxies = tuple(p.strip() for p in args.proxies.split(","))
     columns = [c for p in proxies for c in outputs_of(p)]
     reps = np.unique(representative_indices())
+    batch_of = {ds: args.batch_size for ds in args.datasets.split(",")}
+    for item in args.dataset_batch:
+        ds, bs = item.split("=")
+        batch_of[ds.strip()] = int(bs)
     arrays: dict[str, np.ndarray] = {"representatives": reps}
     counts, ms = {}, {}
     with ScoreCache(args.cache) as cache:
         for ds in args.datasets.split(","):
-            key = CacheKey("nb201", ds, args.seed, args.batch_size, version_tag(), "cpu")
+            key = CacheKey("nb201", ds, args.seed, batch_of[ds], version_tag(), "cpu")
             found = cache.lookup(key, reps.tolist(), columns)
             present = np.array([all((int(r), c) in found for c in columns) for r in reps])
             for c in columns:
@@ -55,11 +62,13 @@ def main() -> None:
         "what": "proxy score columns of every NB201 isomorphism-class representative (hwnas.eval.score_architecture, "
                 "per-architecture seed arch_seed(seed, arch), Kaiming-normal init, Gaussian probe batch, CPU)",
         "proxies": list(proxies), "columns": columns, "seed": args.seed, "batch_size": args.batch_size,
+        "batch_size_by_dataset": {d: batch_of[d] for d in counts if counts[d]},
         "datasets": [d for d in counts if counts[d]], "representatives_scored": counts,
         "median_ms_per_arch_1_thread": ms, "hwnas_version": __version__, "torch_version": torch.__version__,
         "machine": platform.processor() or platform.machine(),
-        "command": "python scripts/score_nb201_classes.py --dataset D --shard i/2 (x2 per dataset); "
-                   "python scripts/build_score_table.py",
+        "command": "python scripts/score_nb201_classes.py --dataset D [--batch-size B] --shard i/2 (x2 per "
+                   "dataset); python scripts/build_score_table.py " + " ".join(
+                       f"--dataset-batch {d}" for d in args.dataset_batch),
     }, indent=2) + "\n")
     print(f"wrote {OUT.with_suffix('.npz')} ({OUT.with_suffix('.npz').stat().st_size / 1e6:.2f} MB)")
 

@@ -67,11 +67,17 @@ class ProxyScorer:
         self.workers = max(1, int(workers))
         self.columns: tuple[str, ...] = tuple(c for p in setting.proxies for c in outputs_of(p))
         self._shipped = None
+        self._shipped_static: tuple[str, ...] = ()
         if use_shipped:
             from hwnas.proxies.table import shipped_scores
 
-            self._shipped = shipped_scores(self.space.name, self.dataset, setting.proxies, setting.seed,
-                                           setting.batch_size)
+            # the table holds the network-built proxies; params / flops come from the space's cost
+            built = tuple(p for p in setting.proxies if p not in STATIC_PROXIES)
+            static = tuple(p for p in setting.proxies if p in STATIC_PROXIES)
+            if built:
+                self._shipped = shipped_scores(self.space.name, self.dataset, built, setting.seed,
+                                               setting.batch_size)
+            self._shipped_static = static
         self._pool: ProcessPoolExecutor | None = None
         self.computed = 0
         self.reused = 0
@@ -106,7 +112,8 @@ class ProxyScorer:
             for k, i in list(todo.items()):
                 row = self._shipped.get(i)
                 if row is not None:
-                    new[k] = Evaluated(i, dict(row), 0.0, "shipped")
+                    row = {**row, **_static_scores(self.space.name, i, self.dataset, self._shipped_static)}
+                    new[k] = Evaluated(i, row, 0.0, "shipped")
                     del todo[k]
             self.shipped_used += len(new)
         for index, scores, ms in self._compute(list(todo.values())):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.proxies.table import shipped_scores, table_info
+from hwnas.proxies.table import shipped_scores, table_batch_size, table_info
 
 INFO = table_info()
 pytestmark = pytest.mark.skipif(INFO is None, reason="no score table shipped")
@@ -21,12 +21,13 @@ def test_shipped_scores_match_live_computation(dataset):
 
     torch.set_num_threads(1)
     proxies = tuple(INFO["proxies"])
-    table = shipped_scores("nb201", dataset, proxies, INFO["seed"], INFO["batch_size"])
+    batch = table_batch_size(dataset)
+    table = shipped_scores("nb201", dataset, proxies, INFO["seed"], batch)
     assert table and set(table) <= set(int(r) for r in np.unique(representative_indices()))
     rng = np.random.default_rng(0)
     # 186: a cell whose only live path is a skip (identity block: trainability -inf)
     for index in [186, *rng.choice(sorted(table), 3, replace=False)]:
-        live = score_architecture(int(index), proxies, dataset, INFO["seed"], INFO["batch_size"])
+        live = score_architecture(int(index), proxies, dataset, INFO["seed"], batch)
         for column, value in table[int(index)].items():
             assert live[column] == pytest.approx(value, rel=1e-4, abs=1e-6), (index, column)
     assert table[186]["az_trainability"] == -np.inf
@@ -35,6 +36,24 @@ def test_shipped_scores_match_live_computation(dataset):
 def test_table_is_only_used_for_its_own_setting():
     proxies = tuple(INFO["proxies"])
     ds = INFO["datasets"][0]
-    assert shipped_scores("nb201", ds, proxies, INFO["seed"] + 1, INFO["batch_size"]) is None
-    assert shipped_scores("nb201", ds, proxies, INFO["seed"], INFO["batch_size"] * 2) is None
-    assert shipped_scores("nb201", ds, ("synflow",), INFO["seed"], INFO["batch_size"]) is None
+    batch = table_batch_size(ds)
+    assert shipped_scores("nb201", ds, proxies, INFO["seed"], batch) is not None
+    assert shipped_scores("nb201", ds, proxies, INFO["seed"] + 1, batch) is None
+    assert shipped_scores("nb201", ds, proxies, INFO["seed"], batch * 2) is None
+    assert shipped_scores("nb201", ds, ("naswot",), INFO["seed"], batch) is None
+    assert shipped_scores("nb201", ds, (*proxies, "naswot"), INFO["seed"], batch) is None
+    assert table_batch_size("no-such-dataset") is None
+
+
+def test_table_serves_each_of_its_proxies_alone():
+    """A subset of the table's proxies is served with just that subset's columns, the same values."""
+    from hwnas.eval import outputs_of
+
+    ds = INFO["datasets"][0]
+    full = shipped_scores("nb201", ds, tuple(INFO["proxies"]), INFO["seed"], table_batch_size(ds))
+    for proxy in INFO["proxies"]:
+        part = shipped_scores("nb201", ds, (proxy,), INFO["seed"], table_batch_size(ds))
+        assert part is not None and part.keys() == full.keys()
+        row = next(iter(part))
+        assert list(part[row]) == list(outputs_of(proxy))
+        assert all(part[row][c] == full[row][c] or np.isnan(full[row][c]) for c in part[row])

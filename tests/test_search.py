@@ -198,6 +198,25 @@ def test_other_algorithms_run(tmp_path, algorithm):
     assert (res.front["latency_ms"] <= 6.0).all()
 
 
+def test_shipped_table_serves_an_aggregate_with_static_proxies(tmp_path):
+    """az_nas+params (written with + or with a comma) comes whole from the shipped table plus the
+    space's cost, nothing computed; the params column is the architecture's parameter count."""
+    from hwnas.proxies.table import table_batch_size, table_info
+
+    info = table_info()
+    if info is None or "az_nas" not in info["proxies"]:
+        pytest.skip("no shipped az_nas table")
+    # no batch size given: the run takes the table's batch size for the dataset
+    plus = _run(tmp_path, "plus", proxy="az_nas+params", evaluations=40, pop_size=10)
+    comma = _run(tmp_path, "comma", proxy="az_nas,params", evaluations=40, pop_size=10)
+    assert plus.run["scoring"]["computed"] == 0 and plus.run["scoring"]["from_shipped_table"] == 40
+    assert f"bs={table_batch_size('cifar100')}|" in plus.run["proxy_setting"]
+    assert plus.evaluated["arch_index"].tolist() == comma.evaluated["arch_index"].tolist()
+    for _, r in plus.evaluated.iterrows():
+        assert r["params"] == SP.cost(SP.arch_at(int(r["class_rep"])), "cifar100").params
+    assert np.isfinite(plus.evaluated["score"]).all() and (plus.evaluated["score"] <= 0).all()
+
+
 def test_top_level_api_and_live_scoring_in_a_process_pool(tmp_path):
     import hwnas
 

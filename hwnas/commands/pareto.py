@@ -29,7 +29,9 @@ import click
 @click.option("--resume", is_flag=True, help="Continue the killed run in --out from its archive.")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="Processes scoring architectures that are neither archived nor precomputed.")
-@click.option("--batch-size", default=16, show_default=True, type=int, help="Probe batch size of the proxy.")
+@click.option("--batch-size", default=None, type=int,
+              help="Probe batch size of the proxy [default: the batch size of the package's precomputed "
+                   "scores for the dataset (CIFAR-100: 64), else 64].")
 @click.option("--proxy-seed", default=0, show_default=True, type=int, help="Seed of the proxy's weights and inputs.")
 @click.option("--no-shipped-scores", is_flag=True,
               help="Score every architecture live instead of reading the package's precomputed table.")
@@ -37,7 +39,7 @@ import click
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def pareto_cmd(device: str, energy: str | None, latency: str | None, space: str, dataset: str, proxy: str,
                evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str, pop_size: int,
-               resume: bool, workers: int, batch_size: int, proxy_seed: int, no_shipped_scores: bool,
+               resume: bool, workers: int, batch_size: int | None, proxy_seed: int, no_shipped_scores: bool,
                archive: str | None, quiet: bool) -> None:
     """Search the space for the networks with the best proxy score per unit of hardware cost.
 

@@ -2,7 +2,7 @@
 
 The table holds, for every NAS-Bench-201 isomorphism class (its representative,
 `NB201Space.canonical`) and dataset, the score columns of one proxy setting (proxies, seed,
-batch size), exactly as `hwnas.eval.score_architecture` computes them on the CPU. It is a cache
+batch size; the batch size may differ per dataset), exactly as `hwnas.eval.score_architecture` computes them on the CPU. It is a cache
 warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
 ``tests/test_score_table.py`` recomputes entries live and compares. A search uses it only when
 its setting matches; everything else is computed.
@@ -37,17 +37,31 @@ def table_info() -> dict | None:
     return None if t is None else dict(t[1])
 
 
+def table_batch_size(dataset: str) -> int | None:
+    """Probe batch size of the shipped scores for ``dataset`` (None: no table, or no scores for it)."""
+    t = _table()
+    if t is None or dataset not in t[1]["datasets"]:
+        return None
+    meta = t[1]
+    return int(meta.get("batch_size_by_dataset", {}).get(dataset, meta["batch_size"]))
+
+
 def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
                    batch_size: int) -> dict[int, dict[str, float]] | None:
     """{representative NB201 index: {column: score}} for this setting, or None when the package
-    ships no table for it. Columns are the proxies' output columns."""
+    ships no table for it. The table serves any request whose proxies it holds (e.g. ``az_nas``
+    alone from a table of ``az_nas`` and ``synflow``): a proxy's columns do not depend on which
+    other proxies share its call. Rows hold the requested proxies' output columns only."""
+    from hwnas.eval import outputs_of
+
     t = _table()
     if t is None or space != "nb201":
         return None
     arrays, meta = t
-    if (tuple(meta["proxies"]) != tuple(proxies) or int(meta["seed"]) != int(seed)
-            or int(meta["batch_size"]) != int(batch_size) or dataset not in meta["datasets"]):
+    if (not proxies or not set(proxies) <= set(meta["proxies"]) or int(meta["seed"]) != int(seed)
+            or table_batch_size(dataset) != int(batch_size)):
         return None
+    wanted = [c for p in proxies for c in outputs_of(p)]
     reps, present = arrays["representatives"], arrays[f"{dataset}/present"]
-    cols = {c: arrays[f"{dataset}/{c}"] for c in meta["columns"]}
+    cols = {c: arrays[f"{dataset}/{c}"] for c in wanted}
     return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps) if present[i]}
