@@ -4,7 +4,8 @@ representative, per dataset, for one setting (proxies, seed, batch size; ``--dat
 gives a dataset another batch size). Datasets may be partial; ``<dataset>/present`` marks the
 representatives that were scored.
 
-    python scripts/build_score_table.py --cache runs/cache/scores.sqlite --dataset-batch cifar100=64
+    python scripts/build_score_table.py --cache runs/cache/scores.sqlite --cache runs/cache/s64_cifar100.sqlite \
+        --dataset-batch cifar100=64
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ OUT = Path(__file__).resolve().parents[1] / "hwnas" / "_data" / "nb201_scores"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cache", default="runs/cache/scores.sqlite")
+    ap.add_argument("--cache", action="append", default=[],
+                    help="score cache(s) to read, first hit wins (repeatable; default runs/cache/scores.sqlite)")
     ap.add_argument("--proxies", default="az_nas")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=16)
@@ -44,10 +46,13 @@ def main() -> None:
         batch_of[ds.strip()] = int(bs)
     arrays: dict[str, np.ndarray] = {"representatives": reps}
     counts, ms = {}, {}
-    with ScoreCache(args.cache) as cache:
+    caches = [ScoreCache(c) for c in (args.cache or ["runs/cache/scores.sqlite"])]
+    try:
         for ds in args.datasets.split(","):
             key = CacheKey("nb201", ds, args.seed, batch_of[ds], version_tag(), "cpu")
-            found = cache.lookup(key, reps.tolist(), columns)
+            found = {}
+            for cache in reversed(caches):  # earlier caches override later ones
+                found.update(cache.lookup(key, reps.tolist(), columns))
             present = np.array([all((int(r), c) in found for c in columns) for r in reps])
             for c in columns:
                 arrays[f"{ds}/{c}"] = np.array([found[(int(r), c)].value if p else np.nan
@@ -57,6 +62,9 @@ def main() -> None:
             times = [found[(int(r), columns[0])].ms for r, p in zip(reps, present) if p]
             ms[ds] = round(float(np.median(times)), 1) if times else None
             print(f"{ds}: {counts[ds]} of {reps.size} representatives")
+    finally:
+        for cache in caches:
+            cache.close()
     np.savez_compressed(OUT.with_suffix(".npz"), **arrays)
     OUT.with_suffix(".json").write_text(json.dumps({
         "what": "proxy score columns of every NB201 isomorphism-class representative (hwnas.eval.score_architecture, "
@@ -68,7 +76,7 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "command": "python scripts/score_nb201_classes.py --dataset D [--batch-size B] --shard i/2 (x2 per "
                    "dataset); python scripts/build_score_table.py " + " ".join(
-                       f"--dataset-batch {d}" for d in args.dataset_batch),
+                       [f"--cache {c}" for c in args.cache] + [f"--dataset-batch {d}" for d in args.dataset_batch]),
     }, indent=2) + "\n")
     print(f"wrote {OUT.with_suffix('.npz')} ({OUT.with_suffix('.npz').stat().st_size / 1e6:.2f} MB)")
 
