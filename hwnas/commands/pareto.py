@@ -31,7 +31,7 @@ import click
               help="Processes scoring architectures that are neither archived nor precomputed.")
 @click.option("--batch-size", default=None, type=int,
               help="Probe batch size of the proxy [default: the batch size of the package's precomputed "
-                   "scores for the dataset (CIFAR-100: 64), else 64].")
+                   "scores for the dataset (CIFAR-100, ImageNet16-120: 64; CIFAR-10: 16), else 64].")
 @click.option("--proxy-seed", default=0, show_default=True, type=int, help="Seed of the proxy's weights and inputs.")
 @click.option("--no-shipped-scores", is_flag=True,
               help="Score every architecture live instead of reading the package's precomputed table.")
