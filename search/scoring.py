@@ -112,7 +112,8 @@ class ProxyScorer:
             for k, i in list(todo.items()):
                 row = self._shipped.get(i)
                 if row is not None:
-                    row = {**row, **_static_scores(self.space.name, i, self.dataset, self._shipped_static)}
+                    if self._shipped_static:
+                        row = {**row, **_static_scores(self.space.name, i, self.dataset, self._shipped_static)}
                     new[k] = Evaluated(i, row, 0.0, "shipped")
                     del todo[k]
             self.shipped_used += len(new)

@@ -2,8 +2,8 @@
 
 The table holds, for every NAS-Bench-201 isomorphism class (its representative,
 `NB201Space.canonical`) and dataset, the score columns of one proxy setting (proxies, seed,
-batch size; the batch size may differ per dataset), exactly as `hwnas.eval.score_architecture` computes them on the CPU. It is a cache
-warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
+batch size; the batch size may differ per dataset), exactly as `hwnas.eval.score_architecture`
+computes them on the CPU. It is a cache warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
 ``tests/test_score_table.py`` recomputes entries live and compares. A search uses it only when
 its setting matches; everything else is computed.
 """
