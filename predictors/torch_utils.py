@@ -41,38 +41,43 @@ def numpy_to_state(module, arrays: dict[str, np.ndarray], prefix: str = "net.") 
     module.load_state_dict(new)
 
 
-def train_loop(params, n: int, batch_size: int, epochs: int, lr: float, weight_decay: float, seed: int,
-               step: Callable[[np.ndarray], "object"]) -> list[float]:
-    """AdamW with linear warm-up and a cosine learning-rate decay over ``epochs`` passes of shuffled mini-batches.
+def lr_factor(step: int, total_steps: int, warmup_steps: int) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` (0-based): linear warm-up over
+    ``warmup_steps``, then a cosine decay that reaches 0 after ``total_steps``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    ``step(indices)`` returns the loss tensor of one batch. Shuffling uses a numpy generator
-    seeded with ``seed``, so training is a function of the seed. Returns the mean loss per epoch."""
+
+def train_loop(params, n: int, batch_size: int, epochs: int, lr: float, weight_decay: float, seed: int,
+               step: Callable[[np.ndarray], "object"], lrs: "list[float] | None" = None) -> list[float]:
+    """AdamW with linear warm-up (10 % of the steps) and a cosine learning-rate decay (`lr_factor`)
+    over ``epochs`` passes of shuffled mini-batches. ``step(indices)`` returns the loss tensor of one
+    batch. Shuffling uses a numpy generator seeded with ``seed``, so training is a function of the
+    seed. Returns the mean loss per epoch; ``lrs``, if given, receives the learning rate of every step."""
     import torch
 
     params = list(params)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     batches_per_epoch = max(1, -(-n // batch_size))
-    total = max(1, epochs * batches_per_epoch)
-    warmup = max(1, total // 10)
-
-    def factor(step: int) -> float:  # linear warm-up over 10 % of the steps, then cosine to 0
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    total_steps = max(1, epochs * batches_per_epoch)
+    warmup_steps = max(1, total_steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, total_steps, warmup_steps))
     rng = np.random.default_rng(seed)
     history = []
     for _ in range(epochs):
         order = rng.permutation(n)
-        total = 0.0
+        loss_sum = 0.0
         for b in range(batches_per_epoch):
             idx = order[b * batch_size:(b + 1) * batch_size]
+            if lrs is not None:
+                lrs.append(float(opt.param_groups[0]["lr"]))
             opt.zero_grad(set_to_none=True)
             loss = step(idx)
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach()) * len(idx)
-        history.append(total / n)
+            loss_sum += float(loss.detach()) * len(idx)
+        history.append(loss_sum / n)
     return history
