@@ -341,7 +341,8 @@ def test_gradient_proxies_match_their_definitions():
     (jac,) = torch.autograd.grad(logits, x, torch.ones_like(logits))
     grad_norm = sum(float(m.weight.grad.norm()) for m in linears)
     snip = sum(float((m.weight.detach() * m.weight.grad).abs().sum()) for m in linears)
-    fisher = sum(float(0.5 * (o.detach() * o.grad).pow(2).mean(0).sum()) for o in outs)
+    # zero-cost-nas weights each output channel by the weights it owns (in_features for a linear)
+    fisher = sum(float(0.5 * (o.detach() * o.grad).pow(2).mean(0).sum()) * m.in_features for o, m in zip(outs, linears))
     lam = np.clip(np.linalg.eigvalsh(np.corrcoef(jac.reshape(16, -1).numpy().astype(np.float64))), 0, None)
     jacob_cov = -float(np.sum(np.log(lam + 1e-5) + 1.0 / (lam + 1e-5)))
 

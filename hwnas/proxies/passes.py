@@ -172,13 +172,13 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                 handles.append(b.register_forward_pre_hook(block_pre_hook))
                 handles.append(b.register_forward_hook(block_hook))
 
-        layer_outputs: list[torch.Tensor] = []
+        layer_outputs: list[tuple[nn.Module, torch.Tensor]] = []
         if "fisher" in wanted:
 
             def fisher_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
                 if out.requires_grad:
                     out.retain_grad()
-                    layer_outputs.append(out)
+                    layer_outputs.append((module, out))
 
             handles += [m.register_forward_hook(fisher_hook) for m in weight_layers(model)]
 
@@ -215,13 +215,16 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                 (m.weight.detach(), None if m.weight.grad is None else m.weight.grad.detach())
                 for m in weight_layers(model)
             ]
-            for out in layer_outputs:
+            for module, out in layer_outputs:
                 if out.grad is None:
                     result.fisher_per_layer.append(0.0)
                     continue
                 act, grad = as_nchw(out.detach()), as_nchw(out.grad.detach())
                 per_channel = (act * grad).sum(dim=(2, 3))  # [B, C]
-                result.fisher_per_layer.append(float(0.5 * per_channel.double().pow(2).mean(0).sum()))
+                # zero-cost-nas broadcasts each channel's value over that channel's weights
+                # (in_channels/groups x kh x kw, or in_features) before summing: same weighting here.
+                fan_in = math.prod(module.weight.shape[1:])
+                result.fisher_per_layer.append(float(0.5 * per_channel.double().pow(2).mean(0).sum()) * fan_in)
             layer_outputs.clear()
         if "block_grads" in wanted:
             g = generator(seed, "az_nas", "rademacher")
