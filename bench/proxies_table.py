@@ -31,6 +31,12 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--sample", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--first", type=int, default=None,
+                        help="only the first N architectures of the sample (a random subset of it, "
+                             "for a table while the caches are still filling)")
+    parser.add_argument("--fill-chunk", type=int, default=None,
+                        help="score in chunks of N architectures, az_nas in its own timed call first, "
+                             "so an interrupted run leaves a complete prefix of the sample")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--cache", default="runs/cache/s64_{dataset}.sqlite",
                         help="score cache per dataset ({dataset} is replaced)")
@@ -41,7 +47,7 @@ def main() -> None:
 
     import torch
 
-    from hwnas.eval import evaluate_proxies, proxy_metrics
+    from hwnas.eval import evaluate_proxies, fixed_sample, proxy_metrics
     from hwnas.proxies import PROXIES
 
     if args.threads:
@@ -49,9 +55,18 @@ def main() -> None:
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     singles = [n for n in PROXIES.names() if not n.startswith("az_")]
     names = ["az_nas", *singles]
+    sample = fixed_sample(args.sample, args.seed)[:args.first] if args.first else args.sample
     rows: dict[str, dict[str, dict]] = {}
     for ds in datasets:
-        ev = evaluate_proxies(names, ds, args.sample, args.seed, args.batch_size, args.cache.format(dataset=ds),
+        cache = args.cache.format(dataset=ds)
+        if args.fill_chunk:
+            todo = sample if not isinstance(sample, int) else fixed_sample(sample, args.seed)
+            for start in range(0, len(todo), args.fill_chunk):
+                part = todo[start:start + args.fill_chunk]
+                for request in (["az_nas"], names):
+                    evaluate_proxies(request, ds, part, args.seed, args.batch_size, cache, progress=False)
+                print(f"{ds}: first {start + len(part)} architectures scored", flush=True)
+        ev = evaluate_proxies(names, ds, sample, args.seed, args.batch_size, cache,
                               progress=not args.no_progress)
         for m in proxy_metrics(ev):
             rows.setdefault(m.name, {})[ds] = m.as_dict()
