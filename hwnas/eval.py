@@ -38,7 +38,7 @@ import numpy as np
 from hwnas.errors import HwnasUsageError
 
 if TYPE_CHECKING:
-    from hwnas.proxies.base import Proxy
+    from hwnas.proxies.base import Proxy, ProxyInput
 
 NB201_SIZE = 15_625
 ACCURACY_FILE = "nb201/accuracy.csv"
@@ -314,6 +314,7 @@ def score_architecture(
     batch_size: int = 64,
     space: str = "nb201",
     device: str = "cpu",
+    probe: "ProxyInput | None" = None,
 ) -> dict[str, float]:
     """Scores of proxies ``names`` for NB-201 architecture ``index`` on ``dataset``: the network
     from ``get_space(space).build``, Kaiming-normal initialisation and probe batch under the
@@ -327,7 +328,7 @@ def score_architecture(
     arch = sp.parse(str(index))
     spec = sp.dataset(dataset)
     return score_all(lambda: sp.build(arch, spec.name), list(names), spec.input_shape, spec.num_classes,
-                     seed=arch_seed(seed, arch), batch_size=batch_size, device=device)
+                     seed=arch_seed(seed, arch), batch_size=batch_size, device=device, probe=probe)
 
 
 @dataclass
@@ -391,6 +392,7 @@ def evaluate_proxies(
     separate: bool = False,
     aggregates: Sequence[str] = (),
     recompute: Sequence[str] = (),
+    inputs: "str | os.PathLike[str] | None" = None,
 ) -> Evaluation:
     """Score every architecture of the sample with the requested proxies, reusing the cache.
 
@@ -402,7 +404,8 @@ def evaluate_proxies(
     Missing (architecture, proxy) scores are computed in timed calls (`proxy_groups`), and each
     architecture's new scores are committed as soon as it is done: an interrupted run resumes
     where it stopped. ``recompute``: proxies whose cached scores are ignored and overwritten.
-    ``progress``: a rich progress bar on stderr. ``device``: "cpu" or "cuda" (a usage error
+    ``inputs``: an ``.npz`` probe set (`hwnas.proxies.load_probe_inputs`) used instead of Gaussian
+    batches; its content hash joins the cache key. ``progress``: a rich progress bar on stderr. ``device``: "cpu" or "cuda" (a usage error
     when CUDA is not available)."""
     from hwnas.spaces import get_space
 
@@ -425,7 +428,17 @@ def evaluate_proxies(
     own_cache = not isinstance(cache, ScoreCache)
     store = ScoreCache(":memory:" if cache is None else cache) if own_cache else cache
     assert isinstance(store, ScoreCache)
-    key = CacheKey(space, ds, int(seed), int(batch_size), version_tag(), device)
+    probe, version = None, version_tag()
+    if inputs is not None:
+        import hashlib
+
+        from hwnas.proxies import load_probe_inputs
+
+        spec = get_space(space).dataset(ds)
+        probe = load_probe_inputs(inputs, spec.input_shape, spec.num_classes)
+        digest = hashlib.sha256(probe.inputs.numpy().tobytes() + probe.labels.numpy().tobytes()).hexdigest()[:16]
+        version = f"{version}+inputs:{digest}"
+    key = CacheKey(space, ds, int(seed), int(batch_size), version, device)
     proxies = list(request.proxies)
     columns = {p: outputs_of(p) for p in proxies}
     all_columns = [c for p in proxies for c in columns[p]]
@@ -443,7 +456,7 @@ def evaluate_proxies(
                 new: dict[str, CachedScore] = {}
                 for group in proxy_groups(missing, separate):
                     start = time.perf_counter()
-                    scores = score_architecture(arch, group, ds, seed, batch_size, space, device)
+                    scores = score_architecture(arch, group, ds, seed, batch_size, space, device, probe)
                     if device == "cuda":
                         import torch
 

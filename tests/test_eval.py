@@ -206,6 +206,24 @@ def test_scores_do_not_depend_on_the_sample_or_its_order():
     assert not np.array_equal(other.columns["naswot"], whole.columns["naswot"])
 
 
+def test_probe_inputs_file_is_used_and_keyed_apart_in_the_cache(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "probe.npz", x=rng.uniform(0, 1, (8, 3, 16, 16)).astype(np.float32),
+             y=rng.integers(0, 120, 8))
+    cache = tmp_path / "c.sqlite"
+    gaussian = ev.evaluate_proxies(["grad_norm"], DS, ARCHS[:1], seed=0, batch_size=8, cache=cache, progress=False)
+    given = ev.evaluate_proxies(["grad_norm"], DS, ARCHS[:1], seed=0, batch_size=8, cache=cache, progress=False,
+                                inputs=tmp_path / "probe.npz")
+    assert given.computed == 1  # not served from the Gaussian run's cache entry
+    assert given.columns["grad_norm"][0] != gaussian.columns["grad_norm"][0]
+    again = ev.evaluate_proxies(["grad_norm"], DS, ARCHS[:1], seed=0, batch_size=8, cache=cache, progress=False,
+                                inputs=tmp_path / "probe.npz")
+    assert again.computed == 0 and again.columns["grad_norm"][0] == given.columns["grad_norm"][0]
+    with pytest.raises(HwnasUsageError, match="the networks take N x 3 x 32 x 32"):
+        ev.evaluate_proxies(["grad_norm"], "cifar10", ARCHS[:1], seed=0, batch_size=8, cache=cache, progress=False,
+                            inputs=tmp_path / "probe.npz")
+
+
 def test_evaluate_proxies_rejects_bad_requests():
     with pytest.raises(HwnasUsageError, match="did you mean"):
         ev.evaluate_proxies(["snipp"], DS, [0], progress=False)

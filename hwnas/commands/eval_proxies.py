@@ -58,17 +58,20 @@ def _fmt_ms(x: float) -> str:
                    "together as one group).")
 @click.option("--recompute", default="", metavar="PROXIES",
               help="Comma-separated proxies whose cached scores are ignored and overwritten.")
+@click.option("--inputs", "inputs", default=None, type=click.Path(dir_okay=False),
+              help="Probe images and labels instead of Gaussian batches: an .npz with arrays x (N x C x H x W) "
+                   "and y (N labels); proxies read consecutive slices of --batch-size rows (xi_gsnr needs 8).")
 @click.option("--top-fraction", default=0.05, show_default=True, type=float,
               help="The constrained setting: correlations over this best fraction of the sample.")
 @click.option("--threads", default=None, type=int, help="torch.set_num_threads (default: torch's choice).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def proxies_cmd(space: str, datasets: str, sample: int, seed: int, proxies: str, aggregates: tuple[str, ...],
                 batch_size: int, cache: str, device: str, out: str | None, separate: bool, recompute: str,
-                top_fraction: float, threads: int | None, progress: bool) -> None:
+                inputs: str | None, top_fraction: float, threads: int | None, progress: bool) -> None:
     """Kendall tau and Spearman rho of zero-cost proxies against test accuracy.
 
     Scores a fixed random sample of NAS-Bench-201 architectures (Kaiming-normal init,
-    Gaussian probe batch, seed per architecture), then prints per proxy the rank
+    Gaussian probe batch or --inputs, seed per architecture), then prints per proxy the rank
     correlations with the 200-epoch test accuracy over the sample and over its top 5 %
     (the survey's constrained setting), the median ms per architecture, and n.
     Non-finite scores rank last. `az_nas` is the Eq. 12 rank aggregate of its four
@@ -113,6 +116,7 @@ def proxies_cmd(space: str, datasets: str, sample: int, seed: int, proxies: str,
             evaluation = ev.evaluate_proxies(
                 list(request.singles) + [a for a, _ in request.aggregates], d, sample, seed, batch_size, store,
                 progress=progress, space=space, device=device, separate=separate, recompute=recompute_list,
+                inputs=inputs,
             )
             rows = ev.proxy_metrics(evaluation, fraction=top_fraction)
             results.append((evaluation, rows))

@@ -81,6 +81,34 @@ def make_batches(
     return [make_batch(input_shape, batch_size, num_classes, batch_seed(seed, i)) for i in range(count)]
 
 
+def load_probe_inputs(path: "str | os.PathLike[str]", input_shape: Sequence[int], num_classes: int) -> ProxyInput:
+    """A user-provided probe set from an ``.npz`` file with arrays ``x`` (N, C, H, W images,
+    float) and ``y`` (N labels in [0, num_classes)); HwnasUsageError naming the fix otherwise.
+    Proxies read consecutive slices of ``batch_size`` rows of it (`ScoringContext`)."""
+    import os
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as arrays:
+            if "x" not in arrays or "y" not in arrays:
+                raise HwnasUsageError(f"{path}: needs arrays 'x' (images N x C x H x W) and 'y' (N labels), "
+                                      f"found {', '.join(arrays.files) or 'none'}")
+            x, y = np.asarray(arrays["x"]), np.asarray(arrays["y"])
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise HwnasUsageError(f"cannot read probe inputs {path}: {exc}; give an .npz file with arrays x and y") from None
+    shape = tuple(int(v) for v in input_shape)
+    if x.ndim != 1 + len(shape) or tuple(x.shape[1:]) != shape or x.shape[0] < 1:
+        raise HwnasUsageError(f"{path}: x has shape {x.shape}, the networks take N x {' x '.join(map(str, shape))}")
+    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
+        raise HwnasUsageError(f"{path}: x must hold finite numbers")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise HwnasUsageError(f"{path}: y must be {x.shape[0]} integer labels in 0..{num_classes - 1}")
+    return ProxyInput(inputs=torch.as_tensor(x.astype(np.float32)), labels=torch.as_tensor(y.astype(np.int64)),
+                      num_classes=int(num_classes))
+
+
 def batch_seed(seed: int, index: int) -> int:
     """Seed of probe batch ``index`` of `make_batches` (index 0 is ``seed`` itself)."""
     return int(seed) if index == 0 else derive_seed(seed, "batch", index)

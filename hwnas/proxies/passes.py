@@ -255,8 +255,11 @@ class ScoringContext:
         batch: "int | ProxyInput" = 64,
         num_classes: int | None = None,
         needs: "frozenset[str] | set[str]" = frozenset(),
+        probe: "ProxyInput | None" = None,
     ) -> None:
         self.model = model
+        # user-provided probe set: batches are its consecutive slices of ``batch`` rows
+        self._probe = probe
         self.seed = int(seed)
         self.needs = frozenset(needs)
         if isinstance(batch, ProxyInput):
@@ -269,6 +272,9 @@ class ScoringContext:
             self.input_shape = tuple(int(v) for v in input_shape)
             self.batch_size = int(batch)
             self._num_classes = num_classes
+        if probe is not None:
+            self._num_classes = probe.num_classes
+            self._data = self._probe_slice(0)
         self._main: MainPass | None = None
         self._flops: dict[str, int] = {}
         self._results: dict[str, dict[str, float]] = {}
@@ -286,8 +292,25 @@ class ScoringContext:
             self._data = make_batch(self.input_shape, self.batch_size, self.num_classes, self.seed)
         return self._data
 
+    def _probe_slice(self, index: int, count: int = 1) -> ProxyInput:
+        """Rows [index * batch_size, (index + 1) * batch_size) of the probe inputs, checking that
+        ``count`` such slices exist."""
+        assert self._probe is not None
+        n, size = self._probe.batch_size, self.batch_size
+        if max(count, index + 1) * size > n:
+            need = max(count, index + 1)
+            raise HwnasUsageError(f"{need} probe batches of {size} need {need * size} images, the "
+                                  f"probe inputs hold {n}; give more images or a smaller batch size")
+        rows = slice(index * size, (index + 1) * size)
+        device = next((p.device for p in self.model.parameters()), torch.device("cpu"))
+        return ProxyInput(self._probe.inputs[rows].to(device), self._probe.labels[rows].to(device),
+                          self._probe.num_classes)
+
     def batches(self, count: int) -> list[ProxyInput]:
-        """``count`` probe batches, the first being `data`."""
+        """``count`` probe batches, the first being `data` (with probe inputs: their first
+        ``count`` slices of ``batch_size`` rows)."""
+        if self._probe is not None:
+            return [self._probe_slice(i, count) for i in range(count)]
         return [self.data] + [
             make_batch(self.input_shape, self.batch_size, self.num_classes, batch_seed(self.seed, i))
             for i in range(1, count)

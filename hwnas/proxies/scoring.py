@@ -23,6 +23,7 @@ def score_all(
     batch_size: int = 64,
     init: str = "kaiming_normal",
     device: str = "cpu",
+    probe: "ProxyInput | None" = None,
 ) -> dict[str, float]:
     """Scores of the proxies ``names`` (or aliases) for one network built by ``model_factory``.
 
@@ -37,7 +38,8 @@ def score_all(
 
     Returns {score name: value}, in the order of ``names``; ``az_nas`` contributes its four
     columns ``az_expressivity``, ``az_progressivity``, ``az_trainability``, ``az_complexity``.
-    Units are those of each proxy's description. For per-architecture seeding pass a seed
+    ``probe``: user-provided images and labels (`load_probe_inputs`) used instead of Gaussian
+    batches, in slices of ``batch_size`` rows. Units are those of each proxy's description. For per-architecture seeding pass a seed
     derived from (seed, architecture), e.g. `hwnas.init.arch_seed`.
     """
     if init not in INITS:
@@ -54,12 +56,14 @@ def score_all(
     if init == "kaiming_normal":
         init_kaiming_normal(model, seed)
     batch: "int | ProxyInput" = batch_size
-    if device != "cpu":  # built and initialised on the CPU (same weights), then moved
+    if device != "cpu" and probe is not None:
+        model = model.to(device)
+    elif device != "cpu":  # built and initialised on the CPU (same weights), then moved
         model = model.to(device)
         data = make_batch(input_shape, batch_size, num_classes, seed)
         batch = ProxyInput(data.inputs.to(device), data.labels.to(device), data.num_classes)
     ctx = ScoringContext(model, input_shape, seed=seed, batch=batch, num_classes=num_classes,
-                         needs=needs)
+                         needs=needs, probe=probe)
     scores: dict[str, float] = {}
     for proxy in proxies:
         values = ctx.evaluate(proxy)
