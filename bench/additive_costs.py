@@ -23,6 +23,7 @@ def main() -> None:
 
     from sklearn.linear_model import LinearRegression
 
+    from hwnas.predictors.encoding import onehot
     from hwnas.predictors.train import measured_targets
     from hwnas.spaces import get_space
     from hwnas.spaces.nb201 import OP_NAMES as ops
@@ -31,10 +32,7 @@ def main() -> None:
     for device in (d.strip() for d in args.devices.split(",") if d.strip()):
         values, _ = measured_targets("nb201", device, args.metric, "cifar10")
         idx = np.flatnonzero(np.isfinite(values))
-        x = np.zeros((idx.size, 6 * len(ops)))
-        for row, i in enumerate(idx):
-            for edge, op in enumerate(space.arch_at(int(i)).genotype):
-                x[row, edge * len(ops) + int(op)] = 1.0
+        x = onehot("nb201", [space.arch_at(int(i)) for i in idx]).astype(np.float64)
         y = values[idx]
         fit = LinearRegression().fit(x, y)
         res = y - fit.predict(x)

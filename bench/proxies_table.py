@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
@@ -55,14 +56,13 @@ def main() -> None:
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     singles = [n for n in PROXIES.names() if not n.startswith("az_")]
     names = ["az_nas", *singles]
-    sample = fixed_sample(args.sample, args.seed)[:args.first] if args.first else args.sample
+    sample = fixed_sample(args.sample, args.seed)[:args.first]  # sorted indices, as evaluate_proxies takes them
     rows: dict[str, dict[str, dict]] = {}
     for ds in datasets:
         cache = args.cache.format(dataset=ds)
         if args.fill_chunk:
-            todo = sample if not isinstance(sample, int) else fixed_sample(sample, args.seed)
-            for start in range(0, len(todo), args.fill_chunk):
-                part = todo[start:start + args.fill_chunk]
+            for start in range(0, len(sample), args.fill_chunk):
+                part = sample[start:start + args.fill_chunk]
                 for request in (["az_nas"], names):
                     evaluate_proxies(request, ds, part, args.seed, args.batch_size, cache, progress=False)
                 print(f"{ds}: first {start + len(part)} architectures scored", flush=True)
@@ -97,9 +97,8 @@ def main() -> None:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"command": "python bench/proxies_table.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False)),
-            "rows": rows, "verdict": verdict}, indent=1))
+        tmp.write_text(json.dumps({"command": "python " + " ".join(sys.argv), "rows": rows, "verdict": verdict},
+                                  indent=1))
         os.replace(tmp, out)
 
 

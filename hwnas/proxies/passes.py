@@ -274,7 +274,7 @@ class ScoringContext:
             self._num_classes = num_classes
         if probe is not None:
             self._num_classes = probe.num_classes
-            self._data = self._probe_slice(0)
+            self._check_probe_rows(1)
         self._main: MainPass | None = None
         self._flops: dict[str, int] = {}
         self._results: dict[str, dict[str, float]] = {}
@@ -287,34 +287,35 @@ class ScoringContext:
 
     @property
     def data(self) -> ProxyInput:
-        """The probe batch, ``make_batch(input_shape, batch_size, num_classes, seed)``."""
+        """The probe batch: ``make_batch(input_shape, batch_size, num_classes, seed)``, or the
+        first ``batch_size`` rows of the probe inputs; on the model's device."""
         if self._data is None:
-            self._data = make_batch(self.input_shape, self.batch_size, self.num_classes, self.seed)
+            self._data = self._batch(0)
         return self._data
 
-    def _probe_slice(self, index: int, count: int = 1) -> ProxyInput:
-        """Rows [index * batch_size, (index + 1) * batch_size) of the probe inputs, checking that
-        ``count`` such slices exist."""
-        assert self._probe is not None
-        n, size = self._probe.batch_size, self.batch_size
-        if max(count, index + 1) * size > n:
-            need = max(count, index + 1)
-            raise HwnasUsageError(f"{need} probe batches of {size} need {need * size} images, the "
-                                  f"probe inputs hold {n}; give more images or a smaller batch size")
-        rows = slice(index * size, (index + 1) * size)
-        device = next((p.device for p in self.model.parameters()), torch.device("cpu"))
-        return ProxyInput(self._probe.inputs[rows].to(device), self._probe.labels[rows].to(device),
-                          self._probe.num_classes)
-
     def batches(self, count: int) -> list[ProxyInput]:
-        """``count`` probe batches, the first being `data` (with probe inputs: their first
-        ``count`` slices of ``batch_size`` rows)."""
+        """``count`` probe batches, the first being `data`: further Gaussian batches under
+        `batch_seed`, or the first ``count`` slices of ``batch_size`` rows of the probe inputs."""
+        self._check_probe_rows(count)
+        return [self.data] + [self._batch(i) for i in range(1, count)]
+
+    def _check_probe_rows(self, count: int) -> None:
+        if self._probe is not None and count * self.batch_size > self._probe.batch_size:
+            raise HwnasUsageError(f"{count} probe batches of {self.batch_size} need {count * self.batch_size} "
+                                  f"images, the probe inputs hold {self._probe.batch_size}; give more images "
+                                  f"or a smaller batch size")
+
+    def _batch(self, index: int) -> ProxyInput:
+        """Probe batch ``index`` on the model's device (the network may have been moved there)."""
         if self._probe is not None:
-            return [self._probe_slice(i, count) for i in range(count)]
-        return [self.data] + [
-            make_batch(self.input_shape, self.batch_size, self.num_classes, batch_seed(self.seed, i))
-            for i in range(1, count)
-        ]
+            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            data = ProxyInput(self._probe.inputs[rows], self._probe.labels[rows], self._probe.num_classes)
+        else:
+            data = make_batch(self.input_shape, self.batch_size, self.num_classes, batch_seed(self.seed, index))
+        device = next((p.device for p in self.model.parameters()), torch.device("cpu"))
+        if data.inputs.device == device:
+            return data
+        return ProxyInput(data.inputs.to(device), data.labels.to(device), data.num_classes)
 
     def main_pass(self, needs: "frozenset[str] | set[str]") -> MainPass:
         """The shared pass, run once with every product declared so far."""

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 from torch import nn
 
 from hwnas.errors import HwnasUsageError
-from hwnas.proxies.base import ProxyInput, get_proxy, make_batch
+from hwnas.proxies.base import ProxyInput, get_proxy
 from hwnas.init import init_kaiming_normal
 from hwnas.proxies.passes import ScoringContext
 
@@ -39,8 +39,9 @@ def score_all(
     Returns {score name: value}, in the order of ``names``; ``az_nas`` contributes its four
     columns ``az_expressivity``, ``az_progressivity``, ``az_trainability``, ``az_complexity``.
     ``probe``: user-provided images and labels (`load_probe_inputs`) used instead of Gaussian
-    batches, in slices of ``batch_size`` rows. Units are those of each proxy's description. For per-architecture seeding pass a seed
-    derived from (seed, architecture), e.g. `hwnas.init.arch_seed`.
+    batches, in slices of ``batch_size`` rows. Units are those of each proxy's description. For
+    per-architecture seeding pass a seed derived from (seed, architecture), e.g.
+    `hwnas.init.arch_seed`.
     """
     if init not in INITS:
         raise HwnasUsageError(f"unknown init {init!r}; use one of {', '.join(INITS)}")
@@ -55,14 +56,9 @@ def score_all(
     model = model_factory()
     if init == "kaiming_normal":
         init_kaiming_normal(model, seed)
-    batch: "int | ProxyInput" = batch_size
-    if device != "cpu" and probe is not None:
-        model = model.to(device)
-    elif device != "cpu":  # built and initialised on the CPU (same weights), then moved
-        model = model.to(device)
-        data = make_batch(input_shape, batch_size, num_classes, seed)
-        batch = ProxyInput(data.inputs.to(device), data.labels.to(device), data.num_classes)
-    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch, num_classes=num_classes,
+    if device != "cpu":  # built and initialised on the CPU (same weights), then moved; the
+        model = model.to(device)  # context moves every probe batch to the model's device
+    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch_size, num_classes=num_classes,
                          needs=needs, probe=probe)
     scores: dict[str, float] = {}
     for proxy in proxies:
