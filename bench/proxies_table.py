@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--fill-chunk", type=int, default=None,
                         help="score in chunks of N architectures, az_nas in its own timed call first, "
                              "so an interrupted run leaves a complete prefix of the sample")
+    parser.add_argument("--shard", default=None,
+                        help="i/k with --fill-chunk: fill only every k-th chunk starting at chunk i and print no "
+                             "table (one process per core; run again without --shard for the table)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--cache", default="runs/cache/s64_{dataset}.sqlite",
                         help="score cache per dataset ({dataset} is replaced)")
@@ -51,6 +54,9 @@ def main() -> None:
     from hwnas.eval import evaluate_proxies, fixed_sample, proxy_metrics
     from hwnas.proxies import PROXIES
 
+    shard, shards = (int(v) for v in args.shard.split("/")) if args.shard else (0, 1)
+    if args.shard and not (args.fill_chunk and 0 <= shard < shards):
+        parser.error("--shard i/k needs --fill-chunk and 0 <= i < k")
     if args.threads:
         torch.set_num_threads(args.threads)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
@@ -62,15 +68,22 @@ def main() -> None:
         cache = args.cache.format(dataset=ds)
         if args.fill_chunk:
             for start in range(0, len(sample), args.fill_chunk):
+                if (start // args.fill_chunk) % shards != shard:
+                    continue
                 part = sample[start:start + args.fill_chunk]
                 for request in (["az_nas"], names):
                     evaluate_proxies(request, ds, part, args.seed, args.batch_size, cache, progress=False)
-                print(f"{ds}: first {start + len(part)} architectures scored", flush=True)
+                print(f"{ds}: architectures {start + 1}..{start + len(part)} of the sample scored"
+                      + (f" (shard {shard}/{shards})" if args.shard else ""), flush=True)
+            if args.shard:
+                continue
         ev = evaluate_proxies(names, ds, sample, args.seed, args.batch_size, cache,
                               progress=not args.no_progress)
         for m in proxy_metrics(ev):
             rows.setdefault(m.name, {})[ds] = m.as_dict()
 
+    if args.shard:
+        return
     head = "| proxy | " + " | ".join(f"{d} tau / rho | top-5 % tau | ms/arch" for d in datasets) + " |"
     lines = [head, "|---|" + "---|---|---|" * len(datasets)]
     for name, per in rows.items():

@@ -22,6 +22,12 @@ what a hardware model usually wants as its "FLOPs" feature.
 excluded: the NAS-Bench-201 API figure the AZ-NAS authors use as their complexity score.
 
 Parameters count every trainable scalar (BatchNorm affine weights included), as NAS-Bench-201.
+
+``live_only=True`` counts only the layers the output depends on: a layer whose output receives
+an identically zero gradient from a random output direction does no useful work (in
+NAS-Bench-201, a convolution that only feeds `none` edges, or a node that reaches the output
+through `none` edges alone). Such dead layers still run in the PyTorch module, and
+NAS-Bench-201's tables count them.
 """
 
 from __future__ import annotations
@@ -106,9 +112,12 @@ def _module_flops(module: "nn.Module", x: "torch.Tensor", out: "torch.Tensor", c
     return 0
 
 
-def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201") -> int:
+def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201",
+                live_only: bool = False) -> int:
     """FLOPs of one forward pass on a single sample of shape (C, H, W) or (1, C, H, W),
-    under ``convention`` ("nb201", "macs" or "conv_linear", see the module docstring)."""
+    under ``convention`` ("nb201", "macs" or "conv_linear", see the module docstring); with
+    ``live_only``, of the layers the output depends on (one forward and backward pass of a
+    Gaussian sample instead of the no-grad forward; parameter gradients are left as they were)."""
     import torch
     from torch import nn
 
@@ -116,25 +125,46 @@ def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: st
         raise ValueError(f"unknown FLOP convention {convention!r}; use one of {FLOP_CONVENTIONS}")
     counted = (nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU,
                nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-    if len(input_shape) == 3:
-        input_shape = (1, *input_shape)
-    total = 0
+    shape = tuple(int(v) for v in (input_shape[-3:] if len(input_shape) == 4 else input_shape))
+    batch = 1
+    calls: list[tuple[int, "torch.Tensor"]] = []  # (FLOPs for the batch, output) per layer call
 
     def hook(module: "nn.Module", inputs: "tuple[torch.Tensor, ...]", output: "torch.Tensor") -> None:
-        nonlocal total
-        total += _module_flops(module, inputs[0], output, convention)
+        calls.append((_module_flops(module, inputs[0], output, convention), output))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
     was_training = model.training
+    grads = [(p, p.grad) for p in model.parameters()]
     try:
         model.eval()
-        with torch.no_grad():
-            model(torch.zeros(input_shape))
+        if live_only:
+            g = torch.Generator().manual_seed(0)
+            x = torch.randn((batch, *shape), generator=g).requires_grad_(True)
+            with torch.enable_grad():
+                out = model(x)
+                total = _live_flops(calls, out, torch.randn(out.shape, generator=g))
+        else:
+            with torch.no_grad():
+                model(torch.zeros((batch, *shape)))
+            total = sum(f for f, _ in calls)
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
-    return total // input_shape[0]
+        for p, grad in grads:
+            p.grad = grad
+    return total // batch
+
+
+def _live_flops(calls: "list[tuple[int, torch.Tensor]]", out: "torch.Tensor", direction: "torch.Tensor") -> int:
+    """Sum of the FLOPs of the layer calls whose output gets a gradient that is not identically
+    zero when ``direction`` is backpropagated from ``out``."""
+    import torch
+
+    tracked = [(i, t) for i, (_, t) in enumerate(calls) if t.requires_grad]
+    grads = torch.autograd.grad(out, [t for _, t in tracked], grad_outputs=direction, allow_unused=True)
+    live = {i for (i, _), g in zip(tracked, grads) if g is not None and bool(g.abs().sum() > 0)}
+    return sum(f for i, (f, _) in enumerate(calls) if i in live)
 
 
 def model_cost(model: "nn.Module", input_shape: tuple[int, ...], convention: str = "nb201") -> ModelCost:

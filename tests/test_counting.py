@@ -36,6 +36,44 @@ def test_convention_on_a_hand_made_network():
         count_flops(net, (3, 4, 4), convention="thop")
 
 
+class DeadBranches(nn.Module):
+    """Conv ``a`` feeds the output; conv ``b``'s output is dropped, conv ``c``'s multiplied by 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1, bias=False)  # 12 per position x 16 positions = 192
+        self.b = nn.Conv2d(3, 4, 3, padding=1, bias=False)  # 108 x 16 = 1728
+        self.c = nn.Conv2d(3, 4, 1, bias=False)  # 192
+        self.head = nn.Linear(4, 2)  # 8 + 2 (bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.b(x)
+        y = self.a(x) + self.c(x).mul(0.0)
+        return self.head(y.mean((2, 3)))
+
+
+def test_live_only_counts_just_the_layers_the_output_depends_on():
+    net = DeadBranches()
+    net.a.weight.grad = torch.ones_like(net.a.weight)
+    assert count_flops(net, (3, 4, 4), "conv_linear") == 192 + 1728 + 192 + 10
+    assert count_flops(net, (3, 4, 4), "conv_linear", live_only=True) == 192 + 10
+    assert count_flops(net, (1, 3, 4, 4), "macs", live_only=True) == 192 + 10
+    # gradients are left as they were
+    assert torch.equal(net.a.weight.grad, torch.ones_like(net.a.weight)) and net.b.weight.grad is None
+
+
+def test_live_only_drops_an_nb201_convolution_that_feeds_only_none_edges():
+    # node 1 = conv3x3(node 0) reaches node 3 only through `none` edges: dead
+    dead = SPACE.from_str("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|skip_connect~2|")
+    pruned = SPACE.from_str("|none~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|skip_connect~2|")
+    net = SPACE.build(dead, "cifar10")
+    full = count_flops(net, (3, 32, 32), "conv_linear")
+    live = count_flops(net, (3, 32, 32), "conv_linear", live_only=True)
+    assert live == count_flops(SPACE.build(pruned, "cifar10"), (3, 32, 32), "conv_linear") < full
+    # a network without dead layers counts the same either way
+    assert count_flops(SPACE.build(pruned, "cifar10"), (3, 32, 32), "conv_linear", live_only=True) == live
+
+
 def test_counting_leaves_the_model_as_it_was():
     net = SPACE.build(SPACE.arch_at(0), "cifar10").train()
     state = {k: v.clone() for k, v in net.state_dict().items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hwnas import HwnasUsageError, get_space
 from hwnas.spaces import Arch
@@ -93,3 +94,18 @@ def test_sample_is_seeded_and_in_bounds():
     b = SPACE.sample(np.random.default_rng(0), 50)
     assert a == b and all(isinstance(x, Arch) and len(x.genotype) == 6 for x in a)
     assert all(0 <= g < len(OP_NAMES) for x in a for g in x.genotype)
+
+
+@pytest.mark.parametrize("shape", [(64, 16, 32, 32), (3, 64, 8, 8), (2, 5, 9, 11)])
+def test_avg_pool_edge_is_bit_identical_to_plain_avg_pool(shape):
+    # the edge pools a channels-last copy for speed; values and gradients must not change
+    import torch.nn.functional as F
+
+    from hwnas.spaces.nb201_ops import AvgPool3x3
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    ours, plain = AvgPool3x3()(x), F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    assert torch.equal(ours, plain) and ours.is_contiguous()
+    g = torch.randn_like(plain)
+    (g_ours,), (g_plain,) = torch.autograd.grad(ours, x, g), torch.autograd.grad(plain, x, g)
+    assert torch.equal(g_ours, g_plain) and g_ours.is_contiguous()

