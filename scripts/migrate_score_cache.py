@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+from pathlib import Path
 from functools import lru_cache
 from typing import Callable
 
@@ -75,6 +76,9 @@ def main() -> None:
     new = version_tag()
     if _key(args.old) >= _key(new):
         raise SystemExit(f"error: --from {args.old} is not older than the installed hwnas {new}")
+    missing = [p for p in args.caches if not Path(p).is_file()]
+    if missing:
+        raise SystemExit(f"error: no such score cache: {', '.join(missing)}")
     for path in args.caches:
         copied, recomputed = migrate(path, args.old, new)
         print(f"{path}: {copied} scores {args.old} -> {new}, {recomputed} recomputed")
