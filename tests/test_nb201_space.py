@@ -97,14 +97,18 @@ def test_sample_is_seeded_and_in_bounds():
 
 
 @pytest.mark.parametrize("shape", [(64, 16, 32, 32), (3, 64, 8, 8), (2, 5, 9, 11)])
-def test_avg_pool_edge_is_bit_identical_to_plain_avg_pool(shape):
-    # the edge pools a channels-last copy for speed; values and gradients must not change
+@pytest.mark.parametrize("window", [(3, 1, 1, False), (2, 2, 0, True)])
+def test_channels_last_pool_is_bit_identical_to_plain_avg_pool(shape, window):
+    # NB201's pools (the avg_pool_3x3 edge, the 2x2 shortcut of the reduction block) pool a
+    # channels-last copy for speed; values and gradients must not change, layouts neither
     import torch.nn.functional as F
 
-    from hwnas.spaces.nb201_ops import AvgPool3x3
+    from hwnas.spaces.nb201_ops import ChannelsLastAvgPool2d
 
+    k, stride, pad, include = window
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(0), requires_grad=True)
-    ours, plain = AvgPool3x3()(x), F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    ours = ChannelsLastAvgPool2d(k, stride=stride, padding=pad, count_include_pad=include)(x)
+    plain = F.avg_pool2d(x, k, stride, pad, count_include_pad=include)
     assert torch.equal(ours, plain) and ours.is_contiguous()
     g = torch.randn_like(plain)
     (g_ours,), (g_plain,) = torch.autograd.grad(ours, x, g), torch.autograd.grad(plain, x, g)

@@ -78,7 +78,7 @@ class MainPass:
 
 def rademacher(shape: Sequence[int], g: torch.Generator) -> torch.Tensor:
     """A tensor of independent +-1 entries with equal probability."""
-    return torch.randint(0, 2, tuple(shape), generator=g).float().mul_(2.0).sub_(1.0)
+    return torch.randint(0, 2, tuple(shape), generator=g, dtype=torch.float32).mul_(2.0).sub_(1.0)
 
 
 def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor) -> float:
