@@ -126,8 +126,7 @@ def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: st
     counted = (nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.BatchNorm2d, nn.ReLU,
                nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
     shape = tuple(int(v) for v in (input_shape[-3:] if len(input_shape) == 4 else input_shape))
-    batch = 1
-    calls: list[tuple[int, "torch.Tensor"]] = []  # (FLOPs for the batch, output) per layer call
+    calls: list[tuple[int, "torch.Tensor"]] = []  # (FLOPs, output) per layer call, one sample
 
     def hook(module: "nn.Module", inputs: "tuple[torch.Tensor, ...]", output: "torch.Tensor") -> None:
         calls.append((_module_flops(module, inputs[0], output, convention), output))
@@ -139,13 +138,13 @@ def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: st
         model.eval()
         if live_only:
             g = torch.Generator().manual_seed(0)
-            x = torch.randn((batch, *shape), generator=g).requires_grad_(True)
+            x = torch.randn((1, *shape), generator=g).requires_grad_(True)
             with torch.enable_grad():
                 out = model(x)
                 total = _live_flops(calls, out, torch.randn(out.shape, generator=g))
         else:
             with torch.no_grad():
-                model(torch.zeros((batch, *shape)))
+                model(torch.zeros((1, *shape)))
             total = sum(f for f, _ in calls)
     finally:
         for h in handles:
@@ -153,7 +152,7 @@ def count_flops(model: "nn.Module", input_shape: tuple[int, ...], convention: st
         model.train(was_training)
         for p, grad in grads:
             p.grad = grad
-    return total // batch
+    return total
 
 
 def _live_flops(calls: "list[tuple[int, torch.Tensor]]", out: "torch.Tensor", direction: "torch.Tensor") -> int:

@@ -405,8 +405,8 @@ def evaluate_proxies(
     architecture's new scores are committed as soon as it is done: an interrupted run resumes
     where it stopped. ``recompute``: proxies whose cached scores are ignored and overwritten.
     ``inputs``: an ``.npz`` probe set (`hwnas.proxies.load_probe_inputs`) used instead of Gaussian
-    batches; its content hash joins the cache key. ``progress``: a rich progress bar on stderr. ``device``: "cpu" or "cuda" (a usage error
-    when CUDA is not available)."""
+    batches; its content hash joins the cache key. ``progress``: a rich progress bar on stderr.
+    ``device``: "cpu" or "cuda" (a usage error when CUDA is not available)."""
     from hwnas.spaces import get_space
 
     if get_space(space).name != "nb201":

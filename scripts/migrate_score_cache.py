@@ -15,28 +15,25 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from hwnas.eval import version_tag
 
 
 @lru_cache(maxsize=None)
-def live_complexity(space: str, arch: int, dataset: str) -> float:
-    """AZ-NAS complexity (0.2 definition) of architecture ``arch`` of ``space`` on ``dataset``."""
-    from hwnas.counting import count_flops
-    from hwnas.spaces import get_space
+def az_complexity(space: str, arch: int, dataset: str) -> float:
+    """The installed ``az_complexity`` proxy's score of architecture ``arch`` on ``dataset``
+    (it does not depend on the seed or the probe batch)."""
+    from hwnas.eval import score_architecture
 
-    sp = get_space(space)
-    spec = sp.dataset(dataset)
-    model = sp.build(sp.parse(str(arch)), spec.name)
-    return float(count_flops(model, spec.input_shape, "conv_linear", live_only=True))
+    return float(score_architecture(arch, ["az_complexity"], dataset, space=space)["az_complexity"])
 
 
 # new minor version -> {score column: recompute(space, arch, dataset)}
 RECOMPUTED: dict[str, dict[str, Callable[[str, int, str], float]]] = {
-    "0.2": {"az_complexity": live_complexity},
+    "0.2": {"az_complexity": az_complexity},
 }
 
 

@@ -37,8 +37,8 @@ Deliberate decisions (see docs of each function; the official code differs as no
   depends on (``live_only``). The official code counts every layer of the module, including
   convolutions whose output only feeds `none` edges (166 of the 1,000 sampled NB201 networks
   carry such dead convolutions); they still run (the hardware-cost side counts them) but add
-  nothing to the function the network computes, which is what complexity stands for here. Counting only live layers lifts complexity's
-  Kendall tau on the fixed 1,000-architecture sample from 0.594 / 0.575 / 0.528 to 0.647 /
+  nothing to the function the network computes, which is what complexity stands for here.
+  Counting only live layers lifts complexity's Kendall tau on the fixed 1,000-architecture sample from 0.594 / 0.575 / 0.528 to 0.647 /
   0.627 / 0.585 and az_nas's from 0.738 / 0.719 / 0.698 to 0.748 / 0.730 / 0.710 (CIFAR-10 /
   CIFAR-100 / ImageNet16-120, batch 64, docs/benchmarks.md). The ``flops`` proxy keeps the
   NAS-Bench-201 table convention (every layer, with BN, ReLU and pooling element operations).
