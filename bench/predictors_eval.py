@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--save-dir", default=None, help="also save every fitted predictor here")
     parser.add_argument("--out", default="runs/predictors_eval/predictors_eval.json")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="MODEL:KEY=VALUE",
+                        help="hyper-parameter of one model, repeatable (e.g. --set gcn:ensemble=3)")
     args = parser.parse_args()
 
     import torch
@@ -82,8 +84,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     models = [PREDICTORS.canonical(m) for m in args.models.split(",") if m.strip()]
+    hparams: dict = {m: {} for m in models}
+    for item in args.sets:
+        model, _, setting = item.partition(":")
+        key, sep, value = setting.partition("=")
+        if not sep or model not in PREDICTORS or PREDICTORS.canonical(model) not in hparams:
+            parser.error(f"--set takes MODEL:KEY=VALUE for a model in --models, not {item!r}")
+        hparams[PREDICTORS.canonical(model)][key] = value
     results: dict = {"command": "python bench/predictors_eval.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False)),
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False, []))
+        + "".join(f" --set {item}" for item in args.sets),
         "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "torch_threads": args.threads, "torch": torch.__version__},
         "devices": {}, "throughput": {}}
@@ -95,7 +105,8 @@ def main() -> None:
         for model in models:
             start = time.perf_counter()
             r = train_predictor(device, args.metric, model, args.train_size, args.seed, baseline=False,
-                                workers=args.workers, cache_dir=args.cache_dir, progress=not args.no_progress)
+                                workers=args.workers, cache_dir=args.cache_dir, progress=not args.no_progress,
+                                **hparams[model])
             rec = r.summary()
             rec["wall_s"] = round(time.perf_counter() - start, 1)
             records[model] = rec

@@ -20,7 +20,9 @@ Network (pure torch, no torch_geometric):
   head on the standardised log-cost.
 
 Training: AdamW with warm-up and cosine decay on the mean squared error of **log-cost**
-(squared relative error), seeded init and shuffling, so a seed gives one result.
+(squared relative error), seeded init and shuffling, so a seed gives one result. ``ensemble=K``
+trains K such networks (seeds seed, seed+1, ...; member 0 is the single model of that seed) and
+predicts their geometric mean; ``degree_features`` adds each node's producer / consumer counts.
 """
 
 from __future__ import annotations
@@ -70,6 +72,22 @@ def _net(n_in: int, hidden: int, layers: int, readout: str, dropout: float):
     return GCNNet()
 
 
+def _prefix(member: int) -> str:
+    """Array-name prefix of ensemble member ``member`` in weights.npz (member 0 as a single model)."""
+    return "net." if member == 0 else f"net{member}."
+
+
+def degree_features(g: OnnxGraph) -> np.ndarray:
+    """[n, 2] float32: log1p of each node's number of producers and of consumers. The averaging
+    adjacency cannot count neighbours; these can -- e.g. an ``AveragePool`` that the exporter's
+    common-subexpression elimination merged from two cell edges has two consumers, and a device
+    runs (and charges) both."""
+    n = g.num_nodes
+    indeg = np.bincount(g.edges[1], minlength=n) if g.num_edges else np.zeros(n)
+    outdeg = np.bincount(g.edges[0], minlength=n) if g.num_edges else np.zeros(n)
+    return np.log1p(np.stack([indeg, outdeg], axis=1)).astype(np.float32)
+
+
 def _norm_adj(src: np.ndarray, dst: np.ndarray, n: int):
     """Row-normalised adjacency with self loops: row v averages over {u: u->v} and v itself."""
     import torch
@@ -88,12 +106,15 @@ class GCNPredictor(Predictor):
     description = "BRP-NAS-style GCN on the exported ONNX graph (op type + shape features), log-cost"
     inputs = "ONNX graph (any CNN)"
     defaults = {"hidden": 96, "layers": 4, "readout": "additive", "dropout": 0.0, "epochs": 250,
-                "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "opset": 17}
+                "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "opset": 17, "degree_features": False,
+                "ensemble": 1}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.hparams["readout"] not in READOUTS:
             raise HwnasUsageError(f"gcn readout must be one of {', '.join(READOUTS)}, not {self.hparams['readout']!r}")
+        if int(self.hparams["ensemble"]) < 1:
+            raise HwnasUsageError(f"gcn ensemble must be at least 1 (members), not {self.hparams['ensemble']}")
         self.workers = 1  # processes that export graphs not yet cached
         self.cache_dir: "str | os.PathLike[str] | None" = None
         self.progress = False
@@ -123,7 +144,10 @@ class GCNPredictor(Predictor):
         onehot = np.zeros((g.num_nodes, len(self.vocab) + 1), dtype=np.float32)
         onehot[np.arange(g.num_nodes), ops] = 1.0
         feats = (g.features - self.feat_mean) / self.feat_std
-        return np.hstack([onehot, feats.astype(np.float32)])
+        parts = [onehot, feats.astype(np.float32)]
+        if self.hparams["degree_features"]:
+            parts.append(degree_features(g))
+        return np.hstack(parts)
 
     def _collate(self, encoded: list[np.ndarray], graphs: list[OnnxGraph]):
         import torch
@@ -140,7 +164,7 @@ class GCNPredictor(Predictor):
     # --- Predictor ---------------------------------------------------------------------------
     def _build(self):
         h = self.hparams
-        n_in = len(self.vocab) + 1 + len(FEATURE_NAMES)
+        n_in = len(self.vocab) + 1 + len(FEATURE_NAMES) + (2 if h["degree_features"] else 0)
         return _net(n_in, int(h["hidden"]), int(h["layers"]), str(h["readout"]), float(h["dropout"]))
 
     def _fit(self, archs, targets) -> None:
@@ -169,22 +193,27 @@ class GCNPredictor(Predictor):
         additive = h["readout"] == "additive"
         self.y_mean, self.y_std = (0.0, 1.0) if additive else (float(logy.mean()), float(logy.std() or 1.0))
         target = torch.as_tensor(((logy - self.y_mean) / self.y_std).astype(np.float32))
-        with seeded(self.seed):
-            self.net = self._build()
-            if additive:  # start at the right scale: offset = mean log y - mean initial log-sum
-                with torch.no_grad():
-                    first = list(range(min(len(graphs), 64)))
-                    out = self.net(*self._collate([encoded[i] for i in first], [graphs[i] for i in first]))
-                    self.net.offset.fill_(float(logy.mean() - out.mean()))
-            self.net.train()
+        self.nets, self.history = [], []
+        for member in range(int(h["ensemble"])):  # member k: seed + k for init and shuffling
+            member_seed = self.seed + member
+            with seeded(member_seed):
+                net = self._build()
+                if additive:  # start at the right scale: offset = mean log y - mean initial log-sum
+                    with torch.no_grad():
+                        first = list(range(min(len(graphs), 64)))
+                        out = net(*self._collate([encoded[i] for i in first], [graphs[i] for i in first]))
+                        net.offset.fill_(float(logy.mean() - out.mean()))
+                net.train()
 
-            def step(idx):
-                out = self.net(*self._collate([encoded[i] for i in idx], [graphs[i] for i in idx]))
-                return torch.nn.functional.mse_loss(out, target[idx])
+                def step(idx, net=net):
+                    out = net(*self._collate([encoded[i] for i in idx], [graphs[i] for i in idx]))
+                    return torch.nn.functional.mse_loss(out, target[idx])
 
-            self.history = train_loop(self.net.parameters(), len(graphs), int(h["batch_size"]), int(h["epochs"]),
-                                      float(h["lr"]), float(h["weight_decay"]), self.seed, step)
-        self.net.eval()
+                self.history.append(train_loop(net.parameters(), len(graphs), int(h["batch_size"]),
+                                               int(h["epochs"]), float(h["lr"]), float(h["weight_decay"]),
+                                               member_seed, step))
+            net.eval()
+            self.nets.append(net)
         self.fitted = True
         return self
 
@@ -198,8 +227,9 @@ class GCNPredictor(Predictor):
         with torch.no_grad():
             for start in range(0, len(graphs), batch_size):
                 part = graphs[start:start + batch_size]
-                pred = self.net(*self._collate([self._encode(g) for g in part], part))
-                out[start:start + len(part)] = pred.double().numpy()
+                inputs = self._collate([self._encode(g) for g in part], part)
+                pred = torch.stack([net(*inputs) for net in self.nets]).double().mean(dim=0)  # geometric mean
+                out[start:start + len(part)] = pred.numpy()
         return np.exp(out * self.y_std + self.y_mean)
 
     def predict_onnx(self, models: Sequence) -> np.ndarray:
@@ -207,7 +237,8 @@ class GCNPredictor(Predictor):
         return self.predict_graphs([graph_from_onnx(m) for m in models])
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**state_to_numpy(self.net), "feat_mean": self.feat_mean, "feat_std": self.feat_std,
+        members = {k: v for i, net in enumerate(self.nets) for k, v in state_to_numpy(net, _prefix(i)).items()}
+        return {**members, "feat_mean": self.feat_mean, "feat_std": self.feat_std,
                 "y_norm": np.array([self.y_mean, self.y_std]), "op_vocab": np.array(self.vocab, dtype=str),
                 "feature_names": np.array(FEATURE_NAMES, dtype=str)}
 
@@ -216,9 +247,12 @@ class GCNPredictor(Predictor):
         if names != FEATURE_NAMES:
             raise ValueError(f"saved with graph features {names}, this hwnas makes {FEATURE_NAMES}")
         self.vocab = tuple(str(v) for v in np.asarray(arrays["op_vocab"]))
-        self.net = self._build()
-        numpy_to_state(self.net, arrays)
-        self.net.eval()
+        self.nets = []
+        for i in range(int(self.hparams["ensemble"])):
+            net = self._build()
+            numpy_to_state(net, arrays, _prefix(i))
+            net.eval()
+            self.nets.append(net)
         self.feat_mean = np.asarray(arrays["feat_mean"], dtype=np.float32).reshape(len(FEATURE_NAMES))
         self.feat_std = np.asarray(arrays["feat_std"], dtype=np.float32).reshape(len(FEATURE_NAMES))
         self.y_mean, self.y_std = (float(v) for v in np.asarray(arrays["y_norm"], dtype=np.float64))

@@ -272,6 +272,41 @@ def test_gcn_is_deterministic_and_round_trips(tiny_graphs, tmp_path):
     assert np.array_equal(again.predict_graphs(graphs), pa)
 
 
+def test_gcn_degree_features_count_producers_and_consumers():
+    from hwnas.predictors.gcn import degree_features
+
+    g = graph_from_onnx(_onnx_bytes(_Tiny()))  # Conv0 feeds Relu1 and AveragePool3; Add4 has two inputs
+    deg = np.expm1(degree_features(g)).round(4)
+    assert deg[:, 0].tolist() == [0, 1, 1, 1, 2] and deg[:, 1].tolist() == [2, 1, 1, 1, 0]
+
+
+def test_gcn_options_added_later_default_to_what_older_saved_models_did(tiny_graphs, tmp_path):
+    graphs, y = tiny_graphs
+    old = get_predictor("gcn", hidden=16, layers=2, epochs=3, batch_size=8).fit_graphs(graphs, y)
+    folder = old.save(tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    for key in ("degree_features", "ensemble"):  # as written by hwnas 0.2.0
+        del config["hparams"][key]
+    (folder / "config.json").write_text(json.dumps(config))
+    assert np.array_equal(load_predictor(folder).predict_graphs(graphs), old.predict_graphs(graphs))
+    with_degrees = get_predictor("gcn", hidden=16, layers=2, epochs=3, batch_size=8, degree_features=True)
+    assert not np.array_equal(with_degrees.fit_graphs(graphs, y).predict_graphs(graphs), old.predict_graphs(graphs))
+
+
+def test_gcn_ensemble_is_the_geometric_mean_of_its_seeded_members(tiny_graphs, tmp_path):
+    graphs, y = tiny_graphs
+    options = dict(hidden=16, layers=2, epochs=3, batch_size=8)
+    pair = get_predictor("gcn", ensemble=2, seed=3, **options).fit_graphs(graphs, y)
+    first = get_predictor("gcn", seed=3, **options).fit_graphs(graphs, y).predict_graphs(graphs)
+    second = get_predictor("gcn", seed=4, **options).fit_graphs(graphs, y).predict_graphs(graphs)
+    pred = pair.predict_graphs(graphs)
+    assert not np.allclose(first, second)
+    assert np.allclose(pred, np.sqrt(first * second), rtol=1e-5)
+    assert np.array_equal(load_predictor(pair.save(tmp_path / "pair")).predict_graphs(graphs), pred)
+    with pytest.raises(HwnasUsageError, match="ensemble must be at least 1"):
+        get_predictor("gcn", ensemble=0)
+
+
 def test_graph_cache_exports_once(tmp_path, monkeypatch):
     from hwnas.predictors import graphs as graph_mod
 
