@@ -42,9 +42,11 @@ def export(
     seed: int = 0,
     opset: int = 17,
     verify: bool = True,
+    merge_identical_ops: bool = True,
 ) -> ArchExport:
     """Build ``arch`` (seeded init, BatchNorm statistics calibrated on Gaussian inputs) and
-    write it as a verified ONNX file with space/arch/dataset/version metadata."""
+    write it as a verified ONNX file with space/arch/dataset/version metadata.
+    ``merge_identical_ops=False`` keeps one ONNX node per op of the network (see `export_onnx`)."""
     from hwnas import __version__
 
     sp = get_space(space)
@@ -65,7 +67,8 @@ def export(
     }
     if index is not None:
         metadata["arch_index"] = str(index)
-    report = export_onnx(model, ds.input_shape, path, metadata=metadata, opset=opset, verify=verify, seed=seed)
+    report = export_onnx(model, ds.input_shape, path, metadata=metadata, opset=opset, verify=verify, seed=seed,
+                         merge_identical_ops=merge_identical_ops)
     return ArchExport(a, sp.to_str(a), index, ds.name, sp.cost(a, ds.name), report)
 
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -112,6 +114,18 @@ def verify_onnx(path: Path, model: nn.Module, input_shape: tuple[int, int, int],
     return diff
 
 
+@contextlib.contextmanager
+def _without_cse() -> Iterator[None]:
+    """Switch off the common-subexpression elimination pass of the TorchScript ONNX exporter
+    (process-wide, for the duration of the block)."""
+    original = torch._C._jit_pass_cse
+    torch._C._jit_pass_cse = lambda graph: False
+    try:
+        yield
+    finally:
+        torch._C._jit_pass_cse = original
+
+
 def export_onnx(
     model: nn.Module,
     input_shape: tuple[int, int, int],
@@ -121,10 +135,15 @@ def export_onnx(
     verify: bool = True,
     atol: float = 1e-4,
     seed: int = 0,
+    merge_identical_ops: bool = True,
 ) -> ExportReport:
     """Export ``model`` (eval mode, input (N, *input_shape) with N dynamic) to ``path`` with
     ``metadata`` as model properties; verify with `verify_onnx` unless ``verify`` is False.
-    The file appears only once export and verification succeeded."""
+    The file appears only once export and verification succeeded.
+
+    ``merge_identical_ops=False`` turns off the TorchScript exporter's common-subexpression
+    elimination, so the graph keeps one node per op the network runs: by default two
+    ``avg_pool_3x3`` edges on one tensor become a single ``AveragePool`` (same outputs either way)."""
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise HwnasUsageError(f"opset {opset} is not supported; use {MIN_OPSET}..{MAX_OPSET}")
     out = check_output_path(path)
@@ -139,17 +158,18 @@ def export_onnx(
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(
-                model,
-                (torch.zeros((1, *input_shape)),),
-                str(tmp),
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                opset_version=opset,
-                dynamo=False,
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-                do_constant_folding=True,
-            )
+            with contextlib.nullcontext() if merge_identical_ops else _without_cse():
+                torch.onnx.export(
+                    model,
+                    (torch.zeros((1, *input_shape)),),
+                    str(tmp),
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                    opset_version=opset,
+                    dynamo=False,
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                    do_constant_folding=True,
+                )
         proto = onnx.load(str(tmp))
         for key, value in (metadata or {}).items():
             entry = proto.metadata_props.add()

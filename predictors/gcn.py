@@ -23,21 +23,27 @@ Training: AdamW with warm-up and cosine decay on the mean squared error of **log
 (squared relative error), seeded init and shuffling, so a seed gives one result. ``ensemble=K``
 trains K such networks (seeds seed, seed+1, ...; member 0 is the single model of that seed) and
 predicts their geometric mean; ``degree_features`` adds each node's producer / consumer counts.
+
+``base=opsum`` first fits the additive per-op model `hwnas.predictors.opsum` (closed form) and
+trains the network on the log-ratio of the measured cost to it, from a zero correction (pooled
+``mean`` head, last layer zero-initialised): where the cost is additive per op (Eyeriss, FPGA)
+the base is already exact and the network keeps it; elsewhere it learns what the sum misses.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
 
 from hwnas.errors import HwnasUsageError
-from hwnas.predictors.base import Predictor, register
-from hwnas.predictors.onnx_graph import FEATURE_NAMES, OP_VOCAB, OnnxGraph, graph_from_onnx
+from hwnas.predictors.base import register
+from hwnas.predictors.graph_model import GraphPredictor, check_graph_targets
+from hwnas.predictors.onnx_graph import FEATURE_NAMES, OP_VOCAB, OnnxGraph
 from hwnas.predictors.torch_utils import numpy_to_state, seeded, state_to_numpy, train_loop
 
 READOUTS = ("additive", "mean", "sum")
+BASES = ("none", "opsum")
 
 
 def _net(n_in: int, hidden: int, layers: int, readout: str, dropout: float):
@@ -102,40 +108,23 @@ def _norm_adj(src: np.ndarray, dst: np.ndarray, n: int):
 
 
 @register("gcn", aliases=("brp-gcn",))
-class GCNPredictor(Predictor):
+class GCNPredictor(GraphPredictor):
     description = "BRP-NAS-style GCN on the exported ONNX graph (op type + shape features), log-cost"
     inputs = "ONNX graph (any CNN)"
     defaults = {"hidden": 96, "layers": 4, "readout": "additive", "dropout": 0.0, "epochs": 250,
                 "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "opset": 17, "degree_features": False,
-                "ensemble": 1}
+                "ensemble": 1, "base": "none"}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.hparams["base"] not in BASES:
+            raise HwnasUsageError(f"gcn base must be one of {', '.join(BASES)}, not {self.hparams['base']!r}")
         if self.hparams["readout"] not in READOUTS:
             raise HwnasUsageError(f"gcn readout must be one of {', '.join(READOUTS)}, not {self.hparams['readout']!r}")
         if int(self.hparams["ensemble"]) < 1:
             raise HwnasUsageError(f"gcn ensemble must be at least 1 (members), not {self.hparams['ensemble']}")
-        self.workers = 1  # processes that export graphs not yet cached
-        self.cache_dir: "str | os.PathLike[str] | None" = None
-        self.progress = False
         self.vocab: tuple[str, ...] = OP_VOCAB
-        self._memo: dict[tuple[int, ...], OnnxGraph] = {}
-
-    # --- graphs ------------------------------------------------------------------------------
-    def prepare(self, archs: Sequence) -> None:
-        """Make (or read) the graphs of ``archs`` once, in ``self.workers`` processes."""
-        from hwnas.predictors.graphs import graphs_for_archs
-
-        archs = [a for a in self.archs(archs) if tuple(a.genotype) not in self._memo]
-        if archs:
-            graphs = graphs_for_archs(self.space, archs, self.dataset, workers=self.workers, cache_dir=self.cache_dir,
-                                      progress=self.progress, opset=int(self.hparams["opset"]))
-            for a, g in zip(archs, graphs):
-                self._memo[tuple(a.genotype)] = g
-
-    def graphs(self, archs) -> list[OnnxGraph]:
-        self.prepare(archs)
-        return [self._memo[tuple(a.genotype)] for a in self.archs(archs)]
+        self.base_model = None  # the fitted OpSumPredictor with base=opsum
 
     def _encode(self, g: OnnxGraph) -> np.ndarray:
         index = {op: i for i, op in enumerate(self.vocab)}
@@ -162,36 +151,54 @@ class GCNPredictor(Predictor):
         return x, _norm_adj(src, dst, n), _norm_adj(dst, src, n), batch, len(graphs)
 
     # --- Predictor ---------------------------------------------------------------------------
+    @property
+    def _readout(self) -> str:
+        """On a base the network predicts a log-correction, not a cost: a pooled head, not a sum."""
+        return "mean" if self.hparams["base"] != "none" and self.hparams["readout"] == "additive" \
+            else str(self.hparams["readout"])
+
     def _build(self):
+        import torch
+
         h = self.hparams
         n_in = len(self.vocab) + 1 + len(FEATURE_NAMES) + (2 if h["degree_features"] else 0)
-        return _net(n_in, int(h["hidden"]), int(h["layers"]), str(h["readout"]), float(h["dropout"]))
+        net = _net(n_in, int(h["hidden"]), int(h["layers"]), self._readout, float(h["dropout"]))
+        if h["base"] != "none":  # start at the base: a zero correction
+            with torch.no_grad():
+                net.head[-1].weight.zero_()
+                net.head[-1].bias.zero_()
+        return net
 
-    def _fit(self, archs, targets) -> None:
-        self.fit_graphs(self.graphs(archs), targets)
-
-    def _predict(self, archs) -> np.ndarray:
-        return self.predict_graphs(self.graphs(archs))
+    def _log_base(self, graphs: Sequence[OnnxGraph]) -> np.ndarray:
+        """log of the base model's cost of each graph (0 without a base); floored at 1e-6 of the
+        smallest training cost so a zero base stays finite."""
+        if self.base_model is None:
+            return np.zeros(len(graphs))
+        return np.log(np.maximum(self.base_model.predict_graphs(graphs), self.base_floor))
 
     def fit_graphs(self, graphs: Sequence[OnnxGraph], targets) -> "GCNPredictor":
         """Fit on graphs (e.g. of any ONNX CNNs) and their positive costs."""
         import torch
 
-        y = np.asarray(targets, dtype=np.float64).reshape(-1)
-        if len(graphs) != y.size or y.size < 2:
-            raise HwnasUsageError(f"need matching graphs and targets (at least 2), got {len(graphs)} and {y.size}")
-        if not np.all(np.isfinite(y)) or not np.all(y > 0):
-            raise HwnasUsageError("targets must be positive and finite")
+        from hwnas.predictors.opsum import OpSumPredictor
+
+        y = check_graph_targets(graphs, targets)
         h = self.hparams
         graphs = list(graphs)
+        self.base_model, self.base_floor = None, 0.0
+        if h["base"] == "opsum":
+            self.base_model = OpSumPredictor(self.space, self.dataset, self.seed).fit_graphs(graphs, y)
+            self.base_floor = 1e-6 * float(y.min())
         allf = np.concatenate([g.features for g in graphs]).astype(np.float64)
         self.feat_mean = allf.mean(axis=0).astype(np.float32)
         std = allf.std(axis=0)
         self.feat_std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
         encoded = [self._encode(g) for g in graphs]
-        logy = np.log(y)
-        additive = h["readout"] == "additive"
-        self.y_mean, self.y_std = (0.0, 1.0) if additive else (float(logy.mean()), float(logy.std() or 1.0))
+        logy = np.log(y) - self._log_base(graphs)
+        additive = self._readout == "additive"
+        # On a base the correction is not standardised: it starts (and on an exact base stays) at 0.
+        plain = additive or h["base"] != "none"
+        self.y_mean, self.y_std = (0.0, 1.0) if plain else (float(logy.mean()), float(logy.std() or 1.0))
         target = torch.as_tensor(((logy - self.y_mean) / self.y_std).astype(np.float32))
         self.nets, self.history = [], []
         for member in range(int(h["ensemble"])):  # member k: seed + k for init and shuffling
@@ -217,28 +224,31 @@ class GCNPredictor(Predictor):
         self.fitted = True
         return self
 
-    def predict_graphs(self, graphs: Sequence[OnnxGraph], batch_size: int = 256) -> np.ndarray:
-        """Predicted cost of each graph."""
+    def predict_graphs(self, graphs: Sequence[OnnxGraph], batch_size: int = 256,
+                       members: "Sequence[int] | None" = None) -> np.ndarray:
+        """Predicted cost of each graph: the geometric mean over the ensemble (or over the
+        ``members`` given, e.g. ``[0]`` for the single model of the seed)."""
         import torch
 
         self._check_fitted()
         graphs = list(graphs)
+        nets = self.nets if members is None else [self.nets[int(i)] for i in members]
         out = np.empty(len(graphs), dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(graphs), batch_size):
                 part = graphs[start:start + batch_size]
                 inputs = self._collate([self._encode(g) for g in part], part)
-                pred = torch.stack([net(*inputs) for net in self.nets]).double().mean(dim=0)  # geometric mean
+                pred = torch.stack([net(*inputs) for net in nets]).double().mean(dim=0)  # geometric mean
                 out[start:start + len(part)] = pred.numpy()
-        return np.exp(out * self.y_std + self.y_mean)
-
-    def predict_onnx(self, models: Sequence) -> np.ndarray:
-        """Predicted cost of ONNX models (ModelProto, bytes or paths)."""
-        return self.predict_graphs([graph_from_onnx(m) for m in models])
+        return np.exp(out * self.y_std + self.y_mean + self._log_base(graphs))
 
     def _state(self) -> dict[str, np.ndarray]:
         members = {k: v for i, net in enumerate(self.nets) for k, v in state_to_numpy(net, _prefix(i)).items()}
-        return {**members, "feat_mean": self.feat_mean, "feat_std": self.feat_std,
+        base = {}
+        if self.base_model is not None:
+            base = {f"base.{k}": v for k, v in self.base_model._state().items()}
+            base["base_floor"] = np.array([self.base_floor])
+        return {**members, **base, "feat_mean": self.feat_mean, "feat_std": self.feat_std,
                 "y_norm": np.array([self.y_mean, self.y_std]), "op_vocab": np.array(self.vocab, dtype=str),
                 "feature_names": np.array(FEATURE_NAMES, dtype=str)}
 
@@ -256,3 +266,11 @@ class GCNPredictor(Predictor):
         self.feat_mean = np.asarray(arrays["feat_mean"], dtype=np.float32).reshape(len(FEATURE_NAMES))
         self.feat_std = np.asarray(arrays["feat_std"], dtype=np.float32).reshape(len(FEATURE_NAMES))
         self.y_mean, self.y_std = (float(v) for v in np.asarray(arrays["y_norm"], dtype=np.float64))
+        self.base_model, self.base_floor = None, 0.0
+        if self.hparams["base"] == "opsum":
+            from hwnas.predictors.opsum import OpSumPredictor
+
+            self.base_model = OpSumPredictor(self.space, self.dataset, self.seed)
+            self.base_model._set_state({k[len("base."):]: v for k, v in arrays.items() if k.startswith("base.")})
+            self.base_model.fitted = True
+            self.base_floor = float(np.asarray(arrays["base_floor"]).reshape(-1)[0])

@@ -47,12 +47,15 @@ def graph_path(space: str, arch: Arch, dataset: str, cache_dir: "str | os.PathLi
 
 
 def export_graph(space: str, arch: Arch, dataset: str, opset: int = DEFAULT_OPSET) -> OnnxGraph:
-    """Export ``arch`` (no cache) and extract its graph."""
+    """Export ``arch`` (no cache) and extract its graph. The export keeps one node per op of the
+    network (``merge_identical_ops=False``): a device charges each of two ``avg_pool_3x3`` edges
+    on one tensor, which the exporter's common-subexpression elimination would merge into one."""
     from hwnas.api import export
 
     with tempfile.TemporaryDirectory(prefix="hwnas-graph-") as tmp:
         path = Path(tmp) / "net.onnx"
-        export(arch, path, space=space, dataset=dataset, seed=0, opset=opset, verify=False)
+        export(arch, path, space=space, dataset=dataset, seed=0, opset=opset, verify=False,
+               merge_identical_ops=False)
         return graph_from_onnx(path)
 
 

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-GRAPH_VERSION = 1  # bump when features change: cached graphs are keyed by it
+GRAPH_VERSION = 2  # bump when features or the export change: cached graphs are keyed by it
+# 2: NB201 graphs exported with merge_identical_ops=False (one node per op of the network)
 
 FEATURE_NAMES: tuple[str, ...] = (
     "macs", "flops", "in_bytes", "out_bytes", "weight_bytes", "in_channels", "out_channels",

@@ -50,6 +50,20 @@ def test_sample_of_107_archs_exports_and_matches_pytorch(tmp_path):
     print(f"worst max |diff| over {len(_sample())} archs: {worst:.2e}")
 
 
+def test_keeping_identical_ops_gives_one_node_per_cell_op(tmp_path):
+    """Arch 11224 (skip, pool, pool, pool, pool, pool): node 1 is node 0, so four of the five pools
+    read one tensor and the exporter merges them; merge_identical_ops=False keeps all 15 x 5 (+ the
+    2 reduction-block pools), and the file still matches PyTorch."""
+    counts = {}
+    for merge in (True, False):
+        result = export(11224, tmp_path / f"{merge}.onnx", dataset="cifar10", merge_identical_ops=merge)
+        assert result.report.max_abs_diff <= 1e-4
+        nodes = onnx.load(str(tmp_path / f"{merge}.onnx")).graph.node
+        counts[merge] = sum(n.op_type == "AveragePool" for n in nodes)
+    assert counts == {True: 32, False: 77}
+    assert torch._C._jit_pass_cse.__name__ != "<lambda>"  # the exporter's pass is restored
+
+
 @pytest.mark.parametrize("dataset, classes, size", [("cifar10", 10, 32), ("imagenet16-120", 120, 16)])
 def test_metadata_opset_and_dynamic_batch(tmp_path, dataset, classes, size):
     path = tmp_path / "m.onnx"

@@ -285,7 +285,7 @@ def test_gcn_options_added_later_default_to_what_older_saved_models_did(tiny_gra
     old = get_predictor("gcn", hidden=16, layers=2, epochs=3, batch_size=8).fit_graphs(graphs, y)
     folder = old.save(tmp_path / "old")
     config = json.loads((folder / "config.json").read_text())
-    for key in ("degree_features", "ensemble"):  # as written by hwnas 0.2.0
+    for key in ("degree_features", "ensemble", "base"):  # as written by hwnas 0.2.0
         del config["hparams"][key]
     (folder / "config.json").write_text(json.dumps(config))
     assert np.array_equal(load_predictor(folder).predict_graphs(graphs), old.predict_graphs(graphs))
@@ -307,6 +307,54 @@ def test_gcn_ensemble_is_the_geometric_mean_of_its_seeded_members(tiny_graphs, t
         get_predictor("gcn", ensemble=0)
 
 
+def _additive_graph_cost(graphs) -> np.ndarray:
+    """0.5 ms + 1e-4 ms per multiply-accumulate + 0.2 ms per ReLU: exactly additive per op."""
+    return np.array([0.5 + 1e-4 * g.feature("macs").sum() + 0.2 * np.sum(g.op_types == "Relu") for g in graphs])
+
+
+def test_opsum_features_count_and_sum_per_op_type_and_group():
+    from hwnas.predictors.opsum import GROUPS, QUANTITIES, opsum_features
+
+    g = graph_from_onnx(_onnx_bytes(_DeadBranch(False)))  # conv a (live), conv b and Mul (dead), Add
+    f = opsum_features(g, ("Conv", "Mul")).reshape(3, len(GROUPS), 1 + len(QUANTITIES))
+    conv, mul, other = f
+    assert conv[:, 0].tolist() == [2, 2, 1]  # nodes: all, of an input-dependent output, live
+    macs = g.feature("macs")[g.op_types == "Conv"]
+    assert conv[0, 1] == pytest.approx(macs.sum()) and conv[2, 1] == pytest.approx(macs.min())  # live: the 1x1
+    assert mul[:, 0].tolist() == [1, 1, 0] and other[:, 0].tolist() == [1, 1, 1]  # the Add is "other" here
+
+
+def test_opsum_is_exact_on_an_additive_cost_and_round_trips(tiny_graphs, tmp_path):
+    graphs, _ = tiny_graphs
+    y = _additive_graph_cost(graphs)
+    test = np.arange(len(graphs)) % 3 == 0
+    model = get_predictor("opsum").fit_graphs([g for g, t in zip(graphs, test) if not t], y[~test])
+    pred = model.predict_graphs([g for g, t in zip(graphs, test) if t])
+    assert np.max(np.abs(pred / y[test] - 1)) < 1e-6
+    assert np.all(model.predict_graphs(graphs) >= 0)
+    assert np.array_equal(load_predictor(model.save(tmp_path / "opsum")).predict_graphs(graphs),
+                          model.predict_graphs(graphs))
+    with pytest.raises(HwnasUsageError, match="alpha must be >= 0"):
+        get_predictor("opsum", alpha=-1)
+
+
+def test_gcn_on_an_opsum_base_starts_at_the_base_and_keeps_an_exact_one(tiny_graphs, tmp_path):
+    graphs, _ = tiny_graphs
+    y = _additive_graph_cost(graphs)
+    options = dict(hidden=16, layers=2, batch_size=8, seed=0)
+    untrained = get_predictor("gcn", base="opsum", epochs=0, **options).fit_graphs(graphs, y)
+    base = untrained.base_model.predict_graphs(graphs)
+    assert np.allclose(untrained.predict_graphs(graphs), base, rtol=1e-9)  # zero correction at the start
+    trained = get_predictor("gcn", base="opsum", epochs=30, **options).fit_graphs(graphs, y)
+    pred = trained.predict_graphs(graphs)
+    assert np.max(np.abs(pred / y - 1)) < 0.02
+    plain = get_predictor("gcn", epochs=30, **options).fit_graphs(graphs, y).predict_graphs(graphs)
+    assert np.max(np.abs(pred / y - 1)) < np.max(np.abs(plain / y - 1))
+    assert np.array_equal(load_predictor(trained.save(tmp_path / "based")).predict_graphs(graphs), pred)
+    with pytest.raises(HwnasUsageError, match="gcn base must be one of"):
+        get_predictor("gcn", base="ridge")
+
+
 def test_graph_cache_exports_once(tmp_path, monkeypatch):
     from hwnas.predictors import graphs as graph_mod
 
@@ -321,6 +369,22 @@ def test_graph_cache_exports_once(tmp_path, monkeypatch):
     monkeypatch.setattr(graph_mod, "export_graph", no_export)
     (again,) = graph_mod.graphs_for_archs("nb201", [arch], "cifar10", cache_dir=tmp_path)
     assert np.array_equal(again.features, g.features) and np.array_equal(again.edges, g.edges)
+
+
+def test_opsum_reproduces_measured_eyeriss_and_fpga_latency_from_nb201_graphs(tmp_path):
+    """HW-NAS-Bench's Eyeriss and FPGA latencies (shipped measurements) are sums of per-op costs:
+    fitted on 30 NB201 graphs, opsum prices 10 others to 1e-5 -- only because the graphs keep one
+    node per op (the exporter's merging of identical pools would leave errors of ~15 %)."""
+    from hwnas.devices import measured_column
+    from hwnas.predictors.graphs import graphs_for_archs
+
+    archs = _archs(40, 11)
+    graphs = graphs_for_archs("nb201", archs, "cifar10", cache_dir=tmp_path)
+    index = [SPACE.index(a) for a in archs]
+    for device in ("eyeriss", "fpga"):
+        y = measured_column("nb201", device, "latency")[index]
+        model = get_predictor("opsum").fit_graphs(graphs[:30], y[:30])
+        assert np.max(np.abs(model.predict_graphs(graphs[30:]) / y[30:] - 1)) < 1e-5, device
 
 
 # --- the train/evaluate protocol on the shipped measurements ----------------------------------------
