@@ -8,7 +8,7 @@ then prediction throughput (archs/s) of each model for 10,000 architectures.
 
 The gcn model needs the ONNX graph of every measured architecture: the first run exports them
 (``--workers`` processes; see `hwnas predictors graphs`), later runs read the cache. Its
-throughput is the forward pass over graphs already in memory (graphs cached, export not timed);
+(and opsum's) throughput is the prediction over graphs already in memory (graphs cached, export not timed);
 flops' throughput uses FLOPs/params cached per op multiset; ridge and mlp include the encoding.
 
 Prints a markdown table per device and writes everything to --out (JSON).
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga", "jetson-tx2", "edgetpu")
-MODELS = ("flops", "ridge", "mlp", "gcn")
+MODELS = ("flops", "ridge", "mlp", "opsum", "gcn")
 # The issue's acceptance for gcn: Spearman >= 0.98 everywhere; +-10 % accuracy per device.
 ACC10_TARGET = {"raspi4": 90.0, "pixel3": 90.0, "jetson-tx2": 90.0, "eyeriss": 99.0, "fpga": 99.0}
 SPEARMAN_TARGET = 0.98
@@ -38,7 +38,9 @@ def _throughput(pred, n: int, seed: int) -> dict:
     sp = get_space(pred.space)
     rng = np.random.default_rng(seed)
     archs = [sp.arch_at(int(i)) for i in rng.choice(sp.num_archs, size=min(n, sp.num_archs), replace=False)]
-    if pred.name == "gcn":
+    from hwnas.predictors.graph_model import GraphPredictor
+
+    if isinstance(pred, GraphPredictor):
         start = time.perf_counter()
         graphs = pred.graphs(archs)
         load_s = time.perf_counter() - start
@@ -64,11 +66,14 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--metric", default="latency")
     parser.add_argument("--train-size", type=int, default=900)
+    parser.add_argument("--test-size", type=int, default=None,
+                        help="test on this many of the other measured archs (drawn with the split's generator; "
+                             "default: all of them)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="processes exporting ONNX graphs (gcn)")
     parser.add_argument("--cache-dir", default=None, help="graph cache (default ~/.cache/hwnas/graphs)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training and throughput")
-    parser.add_argument("--throughput-archs", type=int, default=10_000)
+    parser.add_argument("--throughput-archs", type=int, default=10_000, help="0: skip the throughput table")
     parser.add_argument("--save-dir", default=None, help="also save every fitted predictor here")
     parser.add_argument("--out", default="runs/predictors_eval/predictors_eval.json")
     parser.add_argument("--no-progress", action="store_true")
@@ -105,6 +110,7 @@ def main() -> None:
         for model in models:
             start = time.perf_counter()
             r = train_predictor(device, args.metric, model, args.train_size, args.seed, baseline=False,
+                                test_size=args.test_size,
                                 workers=args.workers, cache_dir=args.cache_dir, progress=not args.no_progress,
                                 **hparams[model])
             rec = r.summary()
@@ -124,7 +130,7 @@ def main() -> None:
                       f"test {test_n:,} held-out measured archs)\n\n" + markdown_table(rows, unit)
                       + (f"\n\ngcn acceptance: {verdict['summary']}" if verdict else ""))
 
-    for model, pred in first_fitted.items():
+    for model, pred in first_fitted.items() if args.throughput_archs > 0 else ():
         results["throughput"][model] = _throughput(pred, args.throughput_archs, args.seed)
     lines = ["| model | archs | seconds | archs/s | what is timed |", "|---|---|---|---|---|"]
     for model, t in results["throughput"].items():
@@ -152,7 +158,10 @@ def _acceptance(device: str, records: dict) -> dict | None:
     for other in ("flops", "ridge"):
         if other in records:
             o = records[other]["metrics"]
-            checks[f"beats {other}"] = m["spearman"] > o["spearman"] and m["acc10_pct"] > o["acc10_pct"]
+            # higher Spearman, lower RMSE, and higher +-10 % accuracy -- or both at 100 %, which
+            # nothing can exceed (ridge is exact on the per-op-additive Eyeriss / FPGA costs)
+            acc10 = m["acc10_pct"] > o["acc10_pct"] or m["acc10_pct"] == o["acc10_pct"] == 100.0
+            checks[f"beats {other}"] = m["spearman"] > o["spearman"] and m["rmse"] < o["rmse"] and acc10
     failed = [k for k, ok in checks.items() if not ok]
     return {"checks": checks, "summary": "all met" if not failed else "NOT met: " + ", ".join(failed)}
 

@@ -1,7 +1,7 @@
 """ONNX graphs of a space's architectures, made once and cached on disk.
 
-`graph_for_arch(space, arch, dataset)` exports the network with `hwnas.api.export` (seeded init,
-``verify=False``) into a temporary file, extracts its graph with
+`graph_for_arch(space, arch, dataset)` exports the network with `hwnas.export.export_onnx` (seeded
+init, one node per op, not verified; `export_graph`) into a temporary file, extracts its graph with
 `hwnas.predictors.onnx_graph.graph_from_onnx`, and stores the arrays as
 ``<cache>/v<GRAPH_VERSION>/<space>/<dataset>/opset<k>/<genotype>.npz`` (written atomically).
 `graphs_for_archs` does many, in a process pool with a progress bar.
@@ -49,13 +49,17 @@ def graph_path(space: str, arch: Arch, dataset: str, cache_dir: "str | os.PathLi
 def export_graph(space: str, arch: Arch, dataset: str, opset: int = DEFAULT_OPSET) -> OnnxGraph:
     """Export ``arch`` (no cache) and extract its graph. The export keeps one node per op of the
     network (``merge_identical_ops=False``): a device charges each of two ``avg_pool_3x3`` edges
-    on one tensor, which the exporter's common-subexpression elimination would merge into one."""
-    from hwnas.api import export
+    on one tensor, which the exporter's common-subexpression elimination would merge into one.
+    The weights are the seeded initial ones, BatchNorm statistics are not calibrated (they change
+    values, not the graph) and the file is not verified: this is the graph, not a deliverable."""
+    from hwnas.export import export_onnx
+    from hwnas.init import build_seeded
 
+    sp = get_space(space)
+    model = build_seeded(arch, sp.dataset(dataset).name, seed=0)
     with tempfile.TemporaryDirectory(prefix="hwnas-graph-") as tmp:
         path = Path(tmp) / "net.onnx"
-        export(arch, path, space=space, dataset=dataset, seed=0, opset=opset, verify=False,
-               merge_identical_ops=False)
+        export_onnx(model, sp.dataset(dataset).input_shape, path, opset=opset, verify=False, merge_identical_ops=False)
         return graph_from_onnx(path)
 
 

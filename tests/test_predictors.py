@@ -348,11 +348,26 @@ def test_gcn_on_an_opsum_base_starts_at_the_base_and_keeps_an_exact_one(tiny_gra
     trained = get_predictor("gcn", base="opsum", epochs=30, **options).fit_graphs(graphs, y)
     pred = trained.predict_graphs(graphs)
     assert np.max(np.abs(pred / y - 1)) < 0.02
-    plain = get_predictor("gcn", epochs=30, **options).fit_graphs(graphs, y).predict_graphs(graphs)
+    plain = get_predictor("gcn", base="none", epochs=30, **options).fit_graphs(graphs, y).predict_graphs(graphs)
     assert np.max(np.abs(pred / y - 1)) < np.max(np.abs(plain / y - 1))
     assert np.array_equal(load_predictor(trained.save(tmp_path / "based")).predict_graphs(graphs), pred)
     with pytest.raises(HwnasUsageError, match="gcn base must be one of"):
         get_predictor("gcn", base="ridge")
+
+
+def test_gcn_auto_base_is_taken_only_where_the_cost_is_additive_per_op(tiny_graphs, tmp_path):
+    graphs, _ = tiny_graphs
+    options = dict(hidden=16, layers=2, batch_size=8, epochs=2, seed=0)  # base=auto is the default
+    additive = get_predictor("gcn", **options).fit_graphs(graphs, _additive_graph_cost(graphs))
+    assert additive.base_model is not None and additive.base_fit_rms < 1e-6
+    convex = np.array([math.exp(g.num_nodes / 6) for g in graphs])  # far from a sum of per-op costs
+    plain = get_predictor("gcn", **options).fit_graphs(graphs, convex)
+    assert plain.base_model is None and plain.base_fit_rms > 0.01
+    same = get_predictor("gcn", base="none", **options).fit_graphs(graphs, convex)
+    assert np.array_equal(plain.predict_graphs(graphs), same.predict_graphs(graphs))  # = the plain network
+    again = load_predictor(additive.save(tmp_path / "auto"))
+    assert again.base_model is not None
+    assert np.array_equal(again.predict_graphs(graphs), additive.predict_graphs(graphs))
 
 
 def test_graph_cache_exports_once(tmp_path, monkeypatch):
