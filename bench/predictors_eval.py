@@ -33,13 +33,10 @@ SPEARMAN_TARGET = 0.98
 
 
 def _throughput(pred, n: int, seed: int) -> dict:
+    from hwnas.predictors.graph_model import GraphPredictor
     from hwnas.spaces import get_space
 
     sp = get_space(pred.space)
-    rng = np.random.default_rng(seed)
-    archs = [sp.arch_at(int(i)) for i in rng.choice(sp.num_archs, size=min(n, sp.num_archs), replace=False)]
-    from hwnas.predictors.graph_model import GraphPredictor
-
     if isinstance(pred, GraphPredictor):
         # graphs already in memory: those of the archs it was trained and tested on, cycled to n
         # (exporting 10,000 graphs would time the exporter, not the model)
@@ -50,6 +47,8 @@ def _throughput(pred, n: int, seed: int) -> dict:
         seconds = time.perf_counter() - start
         return {"archs": len(graphs), "seconds": round(seconds, 3), "archs_per_s": round(len(graphs) / seconds, 1),
                 "timed": f"prediction over ONNX graphs already in memory ({len(memo):,} distinct, cycled)"}
+    rng = np.random.default_rng(seed)
+    archs = [sp.arch_at(int(i)) for i in rng.choice(sp.num_archs, size=min(n, sp.num_archs), replace=False)]
     pred.predict(archs[:10])  # warm-up (lazy imports, caches)
     start = time.perf_counter()
     pred.predict(archs)

@@ -190,18 +190,20 @@ class GCNPredictor(GraphPredictor):
         y = check_graph_targets(graphs, targets)
         h = self.hparams
         graphs = list(graphs)
-        self.base_model, self.base_floor = None, 0.0
+        self.base_model, self.base_floor, self.base_fit_rms = None, 0.0, None
+        logy = np.log(y)
         if h["base"] != "none":
             base = OpSumPredictor(self.space, self.dataset, self.seed).fit_graphs(graphs, y)
-            self.base_fit_rms = float(np.sqrt(np.mean((base.predict_graphs(graphs) / y - 1) ** 2)))
+            base_cost = base.predict_graphs(graphs)
+            self.base_fit_rms = float(np.sqrt(np.mean((base_cost / y - 1) ** 2)))
             if h["base"] == "opsum" or self.base_fit_rms <= float(h["base_tolerance"]):
                 self.base_model, self.base_floor = base, 1e-6 * float(y.min())
+                logy = logy - np.log(np.maximum(base_cost, self.base_floor))  # as _log_base computes it
         allf = np.concatenate([g.features for g in graphs]).astype(np.float64)
         self.feat_mean = allf.mean(axis=0).astype(np.float32)
         std = allf.std(axis=0)
         self.feat_std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
         encoded = [self._encode(g) for g in graphs]
-        logy = np.log(y) - self._log_base(graphs)
         additive = self._readout == "additive"
         # On a base the correction is not standardised: it starts (and on an exact base stays) at 0.
         plain = additive or self.base_model is not None
@@ -231,21 +233,18 @@ class GCNPredictor(GraphPredictor):
         self.fitted = True
         return self
 
-    def predict_graphs(self, graphs: Sequence[OnnxGraph], batch_size: int = 256,
-                       members: "Sequence[int] | None" = None) -> np.ndarray:
-        """Predicted cost of each graph: the geometric mean over the ensemble (or over the
-        ``members`` given, e.g. ``[0]`` for the single model of the seed)."""
+    def predict_graphs(self, graphs: Sequence[OnnxGraph], batch_size: int = 256) -> np.ndarray:
+        """Predicted cost of each graph: the geometric mean over the ensemble."""
         import torch
 
         self._check_fitted()
         graphs = list(graphs)
-        nets = self.nets if members is None else [self.nets[int(i)] for i in members]
         out = np.empty(len(graphs), dtype=np.float64)
         with torch.no_grad():
             for start in range(0, len(graphs), batch_size):
                 part = graphs[start:start + batch_size]
                 inputs = self._collate([self._encode(g) for g in part], part)
-                pred = torch.stack([net(*inputs) for net in nets]).double().mean(dim=0)  # geometric mean
+                pred = torch.stack([net(*inputs) for net in self.nets]).double().mean(dim=0)  # geometric mean
                 out[start:start + len(part)] = pred.numpy()
         return np.exp(out * self.y_std + self.y_mean + self._log_base(graphs))
 
