@@ -386,6 +386,27 @@ def test_graph_cache_exports_once(tmp_path, monkeypatch):
     assert np.array_equal(again.features, g.features) and np.array_equal(again.edges, g.edges)
 
 
+def test_nb201_graph_builder_equals_the_torch_export():
+    """The node-by-node NB201 model (`hwnas.predictors.nb201_onnx`) gives the exported file's graph
+    array for array -- op types, features, edges, node names -- on edge cases (all-none, all-skip,
+    each op alone, the pool-heavy arch 11224) and random cells, on all three datasets."""
+    from hwnas.predictors.graphs import export_graph
+
+    genotypes = [(0,) * 6, (1,) * 6, (2,) * 6, (3,) * 6, (4,) * 6, (0, 2, 3, 4, 1, 0),
+                 tuple(SPACE.arch_at(11224).genotype)]
+    genotypes += [tuple(a.genotype) for a in _archs(5, 3)]
+    datasets = ("cifar10", "cifar100", "imagenet16-120")
+    for i, genotype in enumerate(genotypes):
+        arch, dataset = SPACE.from_genotype(genotype), datasets[i % 3]
+        built = export_graph("nb201", arch, dataset, via="builder")
+        exported = export_graph("nb201", arch, dataset, via="torch")
+        for field in ("op_types", "features", "edges", "names"):
+            assert np.array_equal(getattr(built, field), getattr(exported, field)), (genotype, dataset, field)
+    assert np.array_equal(export_graph("nb201", arch, dataset).features, built.features)  # auto = builder
+    with pytest.raises(ValueError, match="opset 17 only"):
+        export_graph("nb201", arch, dataset, opset=13, via="builder")
+
+
 def test_opsum_reproduces_measured_eyeriss_and_fpga_latency_from_nb201_graphs(tmp_path):
     """HW-NAS-Bench's Eyeriss and FPGA latencies (shipped measurements) are sums of per-op costs:
     fitted on 30 NB201 graphs, opsum prices 10 others to 1e-5 -- only because the graphs keep one
