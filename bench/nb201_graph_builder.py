@@ -44,8 +44,7 @@ def main() -> None:
             t = time.perf_counter()
             graphs[via] = export_graph("nb201", arch, dataset, via=via)
             times[via].append(time.perf_counter() - t)
-        fields = [f for f in ("op_types", "features", "edges", "names")
-                  if not np.array_equal(getattr(graphs["torch"], f), getattr(graphs["builder"], f))]
+        fields = graphs["torch"].differing_fields(graphs["builder"])
         if fields:
             mismatches.append({"arch": space.index(arch), "dataset": dataset, "fields": fields})
     result = {

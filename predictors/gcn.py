@@ -81,6 +81,11 @@ def _net(n_in: int, hidden: int, layers: int, readout: str, dropout: float):
     return GCNNet()
 
 
+def _floored_log(cost: np.ndarray, floor: float) -> np.ndarray:
+    """log of a base cost floored at ``floor`` (so a zero base cost stays finite)."""
+    return np.log(np.maximum(cost, floor))
+
+
 def _prefix(member: int) -> str:
     """Array-name prefix of ensemble member ``member`` in weights.npz (member 0 as a single model)."""
     return "net." if member == 0 else f"net{member}."
@@ -179,7 +184,7 @@ class GCNPredictor(GraphPredictor):
         smallest training cost so a zero base stays finite."""
         if self.base_model is None:
             return np.zeros(len(graphs))
-        return np.log(np.maximum(self.base_model.predict_graphs(graphs), self.base_floor))
+        return _floored_log(self.base_model.predict_graphs(graphs), self.base_floor)
 
     def fit_graphs(self, graphs: Sequence[OnnxGraph], targets) -> "GCNPredictor":
         """Fit on graphs (e.g. of any ONNX CNNs) and their positive costs."""
@@ -198,7 +203,7 @@ class GCNPredictor(GraphPredictor):
             self.base_fit_rms = float(np.sqrt(np.mean((base_cost / y - 1) ** 2)))
             if h["base"] == "opsum" or self.base_fit_rms <= float(h["base_tolerance"]):
                 self.base_model, self.base_floor = base, 1e-6 * float(y.min())
-                logy = logy - np.log(np.maximum(base_cost, self.base_floor))  # as _log_base computes it
+                logy = logy - _floored_log(base_cost, self.base_floor)
         allf = np.concatenate([g.features for g in graphs]).astype(np.float64)
         self.feat_mean = allf.mean(axis=0).astype(np.float32)
         std = allf.std(axis=0)

@@ -2,7 +2,7 @@
 
 `graph_for_arch(space, arch, dataset)` exports the network with `hwnas.export.export_onnx` (seeded
 init, one node per op, not verified; `export_graph`) into a temporary file (NB201: writes the
-identical model with `hwnas.predictors.nb201_onnx`, 18x faster), extracts its graph with
+identical model with `hwnas.predictors.nb201_onnx`, about 15x faster), extracts its graph with
 `hwnas.predictors.onnx_graph.graph_from_onnx`, and stores the arrays as
 ``<cache>/v<GRAPH_VERSION>/<space>/<dataset>/opset<k>/<genotype>.npz`` (written atomically).
 `graphs_for_archs` does many, in a process pool with a progress bar.
@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from hwnas.storage import atomic_write
-from hwnas.predictors.nb201_onnx import OPSET as NB201_BUILDER_OPSET
+from hwnas.predictors.nb201_onnx import OPSET as NB201_BUILDER_OPSET, nb201_onnx_model
 from hwnas.predictors.onnx_graph import GRAPH_VERSION, OnnxGraph, graph_from_onnx
 from hwnas.spaces import Arch, get_space
 
@@ -56,7 +56,7 @@ def export_graph(space: str, arch: Arch, dataset: str, opset: int = DEFAULT_OPSE
     values, not the graph) and the file is not verified: this is the graph, not a deliverable.
 
     ``via``: ``"torch"`` runs the TorchScript exporter (~0.7 s per NB201 network); ``"builder"``
-    writes the same NB201 model node by node (`hwnas.predictors.nb201_onnx`, ~40 ms; NB201 at
+    writes the same NB201 model node by node (`hwnas.predictors.nb201_onnx`, ~40-70 ms; NB201 at
     opset 17 only); ``"auto"`` (default) takes the builder where it applies. Both give identical
     graphs (checked in the tests)."""
     if via not in ("auto", "torch", "builder"):
@@ -67,8 +67,6 @@ def export_graph(space: str, arch: Arch, dataset: str, opset: int = DEFAULT_OPSE
     if via == "builder" and not can_build:
         raise ValueError(f"the graph builder covers nb201 at opset {NB201_BUILDER_OPSET} only, not {sp.name} at opset {opset}")
     if via != "torch" and can_build:
-        from hwnas.predictors.nb201_onnx import nb201_onnx_model
-
         return graph_from_onnx(nb201_onnx_model(sp.ops(arch), spec.num_classes, spec.input_shape))
 
     from hwnas.export import export_onnx

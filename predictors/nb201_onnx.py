@@ -1,6 +1,6 @@
 """The ONNX model of a NAS-Bench-201 network as `hwnas.export.export_onnx` writes it
-(``merge_identical_ops=False``, opset 17), built node by node with `onnx.helper` in ~40 ms instead
-of ~0.7 s through the TorchScript exporter. It exists for the graph cache of the predictors
+(``merge_identical_ops=False``, opset 17), built node by node with `onnx.helper` in ~40-70 ms instead
+of ~0.7-1 s through the TorchScript exporter. It exists for the graph cache of the predictors
 (`hwnas.predictors.graphs`): 15,625 graphs take minutes instead of hours.
 
 What the exporter does to `hwnas.spaces.nb201_ops.TinyNetwork` in eval mode, and this builder
@@ -54,8 +54,9 @@ def nb201_onnx_model(ops: Sequence[str], num_classes: int, input_shape: tuple[in
                     pads=[pad] * 4, strides=[stride, stride])
 
     def relu_conv(scope: str, x: str, c_in: int, c_out: int, k: int, stride: int, pad: int) -> str:
-        r = node("Relu", f"{scope}/{scope.rsplit('/', 1)[-1]}.0/Relu", [x])
-        return conv(f"{scope}/{scope.rsplit('/', 1)[-1]}.1/Conv", r, c_in, c_out, k, stride, pad)
+        module = scope.rsplit("/", 1)[-1]  # the Sequential's own name: /cells.0/edges.1 -> edges.1
+        r = node("Relu", f"{scope}/{module}.0/Relu", [x])
+        return conv(f"{scope}/{module}.1/Conv", r, c_in, c_out, k, stride, pad)
 
     def avg_pool(name: str, x: str, k: int, stride: int, pad: int) -> str:
         return node("AveragePool", name, [x], ceil_mode=0, count_include_pad=0, kernel_shape=[k, k],

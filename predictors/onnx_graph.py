@@ -85,6 +85,12 @@ class OnnxGraph:
         col = self.features[:, FEATURE_NAMES.index(name)].astype(np.float64)
         return col if name in FLAG_FEATURES else np.expm1(col)
 
+    def differing_fields(self, other: "OnnxGraph") -> list[str]:
+        """Names of the arrays (op types, features, edges, node names) that are not identical in
+        ``other``; empty for the same graph."""
+        return [f for f in ("op_types", "features", "edges", "names")
+                if not np.array_equal(getattr(self, f), getattr(other, f))]
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"op_types": self.op_types, "features": self.features, "edges": self.edges, "names": self.names,
                 "version": np.array([GRAPH_VERSION])}
