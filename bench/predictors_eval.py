@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga", "jetson-tx2", "edgetpu")
-MODELS = ("flops", "ridge", "mlp", "opsum", "gcn")
+MODELS = ("flops", "ridge", "mlp", "gp", "opsum", "gcn")
 # The acceptance for gcn: Spearman >= 0.98 everywhere; +-10 % accuracy per device.
 ACC10_TARGET = {"raspi4": 90.0, "pixel3": 90.0, "jetson-tx2": 90.0, "eyeriss": 99.0, "fpga": 99.0}
 SPEARMAN_TARGET = 0.98
@@ -54,7 +54,8 @@ def _throughput(pred, n: int, seed: int) -> dict:
     pred.predict(archs)
     seconds = time.perf_counter() - start
     timed = {"flops": "linear model; FLOPs/params cached per op multiset (210 for NB201)",
-             "ridge": "one-hot encoding + matrix product", "mlp": "one-hot encoding + forward pass"}
+             "ridge": "one-hot encoding + matrix product", "mlp": "one-hot encoding + forward pass",
+             "gp": "one-hot encoding + kernel against the training archs"}
     return {"archs": len(archs), "seconds": round(seconds, 3), "archs_per_s": round(len(archs) / seconds, 1),
             "timed": timed.get(pred.name, "predict()")}
 

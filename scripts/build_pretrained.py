@@ -8,9 +8,10 @@ points ``$HWNAS_HOME`` at an empty folder), it
 1. draws a random 90 % of the measured architectures with ``numpy.random.default_rng(0).choice``
    (`hwnas.predictors.train.split_indices`) and keeps the other 10 % as the holdout;
 2. fits the ``mlp`` predictor (one-hot genotype, log-cost target; hidden 128, 2 layers, 200 epochs
-   below 5,000 training archs, 50 above) and, as the fallback, ``ridge`` on the raw cost and on
-   log-cost, all on the same split with ``torch.set_num_threads(1)``;
-3. keeps the mlp unless it is clearly worse on the holdout (see `choose`), and never a model that
+   below 5,000 training archs, 50 above) and, as the alternatives, ``ridge`` on the raw cost and on
+   log-cost and (up to ``--gp-max-train`` training archs) the ``gp``, all on the same split with
+   ``torch.set_num_threads(1)``;
+3. keeps the mlp unless another candidate is clearly better on the holdout (see `choose`), and never a model that
    predicts a non-positive or non-finite cost for any architecture of the space;
 4. saves it with `Predictor.save` (npz + JSON, no pickles) and renames the two files to
    ``<space>_<device>_<metric>.npz`` / ``.json``; the JSON gets the record of the build (device,
@@ -52,21 +53,25 @@ def train_indices_sha256(indices: np.ndarray) -> str:
 
 
 def choose(candidates: dict[str, dict], positive: dict[str, bool]) -> tuple[str, str]:
-    """(name, reason): the mlp unless a ridge variant is clearly better on the holdout, i.e.
+    """(name, reason): the mlp unless another candidate is clearly better on the holdout, i.e.
 
     * its Spearman is higher by more than 0.005, or
+    * (gp) its Spearman is higher and its RMSE lower, or
     * it is no worse on Spearman (within 0.001) and on +-10 % accuracy (within 0.5 point) and its
       MAPE is less than half the mlp's (additive cost models: Eyeriss, FPGA).
 
     Candidates that predict a non-positive or non-finite cost for some architecture are out."""
     mlp = candidates["mlp"]
     best, reason = "mlp", "default model"
-    for name in ("ridge", "ridge-log"):
+    for name in ("ridge", "ridge-log", "gp"):
         c = candidates.get(name)
         if c is None or not positive.get(name, False):
             continue
         if c["spearman"] > mlp["spearman"] + 0.005:
             why = f"{name} Spearman {c['spearman']:.4f} > mlp {mlp['spearman']:.4f} + 0.005"
+        elif name == "gp" and c["spearman"] > mlp["spearman"] and c["rmse"] < mlp["rmse"]:
+            why = (f"gp Spearman {c['spearman']:.4f} > mlp {mlp['spearman']:.4f} and RMSE {c['rmse']:.4g} "
+                   f"< mlp {mlp['rmse']:.4g}")
         elif (c["spearman"] >= mlp["spearman"] - 0.001 and c["acc10_pct"] >= mlp["acc10_pct"] - 0.5
               and c["mape_pct"] < 0.5 * mlp["mape_pct"]):
             why = (f"{name} as good on Spearman ({c['spearman']:.4f} vs {mlp['spearman']:.4f}) and +-10 % "
@@ -108,6 +113,8 @@ def build_one(space: str, device: str, metric: str, args, all_archs, command: st
         "ridge": ("ridge", {"target": "raw"}),
         "ridge-log": ("ridge", {"target": "log"}),
     }
+    if train_size <= args.gp_max_train:  # the exact GP is cubic in the training set
+        runs["gp"] = ("gp", {"max_train": train_size})
     results, candidates, positive = {}, {}, {}
     for name, (model, hparams) in runs.items():
         start = time.perf_counter()
@@ -186,6 +193,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=200, help="mlp epochs below --large-from training archs")
     parser.add_argument("--epochs-large", type=int, default=50, help="mlp epochs from --large-from training archs")
     parser.add_argument("--large-from", type=int, default=5000)
+    parser.add_argument("--gp-max-train", type=int, default=2000,
+                        help="also fit the gp candidate up to this many training archs")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summary", default=None, help="also write the records to this JSON file")
     args = parser.parse_args()

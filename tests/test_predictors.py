@@ -105,9 +105,58 @@ def test_mlp_is_deterministic_under_seed():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
+def _interacting_target(archs) -> np.ndarray:
+    """The additive device plus a pairwise interaction no per-op sum can express: a 3x3 conv on
+    edge 0 costs 1.5 ms more when edge 5 is also a 3x3 conv."""
+    g = np.array([a.genotype for a in archs])
+    return _additive_target(archs) + 1.5 * ((g[:, 0] == 3) & (g[:, 5] == 3))
+
+
+def test_gp_learns_an_interaction_that_ridge_cannot():
+    train, test = _archs(300, 20), _archs(400, 21)
+    y_train, y_test = _interacting_target(train), _interacting_target(test)
+    gp = get_predictor("gp").fit(train, y_train)
+    ridge = get_predictor("ridge", target="log").fit(train, y_train)
+    m_gp, m_ridge = gp.evaluate(test, y_test), ridge.evaluate(test, y_test)
+    assert m_gp.acc10_pct > 97 and m_gp.rmse < 0.5 * m_ridge.rmse, (m_gp, m_ridge)
+    assert gp.predict(train) == pytest.approx(y_train, rel=0.05)
+
+
+def test_gp_lengthscales_are_short_only_where_the_cost_depends_on_the_choice():
+    archs = _archs(200, 22)
+    y = np.array([1.0 + OP_COST[a.genotype[2]] for a in archs])  # only edge 2 matters
+    ls = get_predictor("gp").fit(archs, y).lengthscales.reshape(6, 5)
+    assert ls[2].min() < 0.2 * np.delete(ls, 2, axis=0).min()
+
+
+def test_gp_marginal_likelihood_gradient_matches_finite_differences():
+    from hwnas.predictors.gp import negative_log_marginal_likelihood
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 2, size=(25, 4)).astype(float), rng.normal(size=25)
+    theta = np.array([0.3, -0.2, 0.5, 0.1, 0.2, -1.0])
+    _, grad = negative_log_marginal_likelihood(theta, x, y)
+    eps = 1e-6
+    numeric = [(negative_log_marginal_likelihood(theta + eps * e, x, y)[0]
+                - negative_log_marginal_likelihood(theta - eps * e, x, y)[0]) / (2 * eps) for e in np.eye(6)]
+    assert grad == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def test_gp_is_deterministic_and_caps_its_training_set():
+    archs = _archs(120, 23)
+    y = _interacting_target(archs)
+    a = get_predictor("gp", max_iter=20).fit(archs, y)
+    b = get_predictor("gp", max_iter=20).fit(archs, y)
+    assert np.array_equal(a.predict(archs), b.predict(archs))
+    capped = get_predictor("gp", max_train=50, max_iter=20, seed=1).fit(archs, y)
+    assert capped.x_train.shape == (50, 30)
+    with pytest.raises(HwnasUsageError, match="max_train"):
+        get_predictor("gp", max_train=1)
+
+
 # --- file format --------------------------------------------------------------------------------
 @pytest.mark.parametrize("model,options", [("ridge", {}), ("mlp", {"hidden": 16, "epochs": 3}),
-                                           ("flops", {})])
+                                           ("flops", {}), ("gp", {"max_iter": 10})])
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, model, options):
     archs = _archs(60, 6)
     pred = get_predictor(model, **options).fit(archs, _additive_target(archs))
@@ -172,7 +221,7 @@ def test_unknown_model_and_options_are_usage_errors():
         get_predictor("mlp", epochs="many")
     with pytest.raises(HwnasUsageError, match="not fitted"):
         get_predictor("ridge").predict([0])
-    assert set(PREDICTORS.names()) >= {"flops", "ridge", "mlp", "gcn"}
+    assert set(PREDICTORS.names()) >= {"flops", "ridge", "mlp", "gcn", "gp"}
     assert all(issubclass(PREDICTORS.get(n), Predictor) for n in PREDICTORS.names())
 
 

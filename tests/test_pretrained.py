@@ -79,7 +79,7 @@ def test_shipped_predictor_predicts_everything_and_holds_its_holdout(device, met
     info = pretrained_info(device, metric)
     dev = get_device(device)
     assert (info["device"], info["metric"], info["unit"]) == (dev.name, metric, dev.unit(metric))
-    assert info["model"] in ("mlp", "ridge") and info["candidate"] in info["candidates"]
+    assert info["model"] in ("mlp", "ridge", "gp") and info["candidate"] in info["candidates"]
     assert info["provenance"] and info["hwnas_version"] and "build_pretrained.py" in info["command"]
 
     pred = load_pretrained(device, metric)
