@@ -15,6 +15,8 @@ mlp gets 0.977: with ~1,000 noisy measurements a smooth kernel prior beats a tra
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from hwnas.errors import HwnasUsageError
@@ -72,6 +74,8 @@ class GPPredictor(Predictor):
         logy = np.log(targets)
         limit = int(self.hparams["max_train"])
         if len(x) > limit:  # the exact GP is cubic in n: a seeded subset
+            warnings.warn(f"gp: fitting on a random {limit:,} of the {len(x):,} training architectures "
+                          f"(max_train; raise it with --set max_train=N, cost grows as N^3)", stacklevel=3)
             keep = np.sort(np.random.default_rng(self.seed).choice(len(x), size=limit, replace=False))
             x, logy = x[keep], logy[keep]
         self.y_mean, self.y_std = float(logy.mean()), float(logy.std() or 1.0)

@@ -148,7 +148,8 @@ def test_gp_is_deterministic_and_caps_its_training_set():
     a = get_predictor("gp", max_iter=20).fit(archs, y)
     b = get_predictor("gp", max_iter=20).fit(archs, y)
     assert np.array_equal(a.predict(archs), b.predict(archs))
-    capped = get_predictor("gp", max_train=50, max_iter=20, seed=1).fit(archs, y)
+    with pytest.warns(UserWarning, match="random 50 of the 120"):
+        capped = get_predictor("gp", max_train=50, max_iter=20, seed=1).fit(archs, y)
     assert capped.x_train.shape == (50, 30)
     with pytest.raises(HwnasUsageError, match="max_train"):
         get_predictor("gp", max_train=1)
