@@ -108,9 +108,9 @@ class GPPredictor(Predictor):
         d = self.x_train.shape[1]
         x = onehot(self.space, archs).astype(np.float64)
         out = np.empty(len(x))
-        for s in range(0, len(x), 4096):  # [chunk, n_train] kernel blocks
-            k = _rbf(x[s:s + 4096], self.x_train, np.exp(self.theta[:d]), float(np.exp(self.theta[d])))
-            out[s:s + 4096] = k @ self.dual
+        for s in range(0, len(x), 1024):  # [chunk, n_train] kernel blocks (a few MB each)
+            k = _rbf(x[s:s + 1024], self.x_train, np.exp(self.theta[:d]), float(np.exp(self.theta[d])))
+            out[s:s + 1024] = k @ self.dual
         return np.exp(out * self.y_std + self.y_mean)
 
     def _state(self) -> dict[str, np.ndarray]:
