@@ -31,12 +31,18 @@ def main() -> None:
 
     import torch
 
+    from hwnas.commands.predictors import _parse_sets
     from hwnas.predictors import get_predictor
     from hwnas.predictors.train import measured_targets, split_indices
     from hwnas.spaces import get_space
 
     torch.set_num_threads(args.threads)
-    options = dict(item.split("=", 1) for item in args.sets)
+    from hwnas.errors import HwnasUsageError
+
+    try:
+        options = _parse_sets(tuple(args.sets))  # as `hwnas predictors train --set`
+    except HwnasUsageError as err:
+        parser.error(str(err))
     sp = get_space("nb201")
     values, _ = measured_targets(sp.name, args.device, args.metric, "cifar10")
     train, _test = split_indices(np.flatnonzero(np.isfinite(values)), args.train_size, args.seed)

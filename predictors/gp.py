@@ -25,13 +25,27 @@ from hwnas.predictors.encoding import onehot, onehot_size
 
 _LOG_BOUNDS = {"lengthscale": (np.log(0.05), np.log(1e4)), "signal": (np.log(1e-2), np.log(1e2)),
                "noise": (np.log(1e-3), np.log(1.0))}
+_JITTER = 1e-8  # added to the kernel's diagonal with the noise, so the Cholesky factor exists
 
 
-def _rbf(xa: np.ndarray, xb: np.ndarray, lengthscale: np.ndarray, signal: float) -> np.ndarray:
-    """ARD RBF kernel matrix [len(xa), len(xb)]."""
-    a, b = xa / lengthscale, xb / lengthscale
-    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return signal ** 2 * np.exp(-0.5 * np.maximum(sq, 0.0))
+def _kernel(xa, xb, theta):
+    """ARD RBF kernel matrix [len(xa), len(xb)] (float64 torch tensors); ``theta`` = [log
+    lengthscales (d), log signal, log noise] (the noise is not part of it)."""
+    import torch
+
+    d = xa.shape[1]
+    a = xa / torch.exp(theta[:d])
+    b = a if xb is xa else xb / torch.exp(theta[:d])
+    sq = torch.clamp((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, min=0.0)
+    return torch.exp(2 * theta[d]) * torch.exp(-0.5 * sq)
+
+
+def _train_cholesky(x, theta):
+    """Lower Cholesky factor of the training covariance: kernel + (noise**2 + jitter) I."""
+    import torch
+
+    k = _kernel(x, x, theta)
+    return torch.linalg.cholesky(k + (torch.exp(2 * theta[-1]) + _JITTER) * torch.eye(len(x), dtype=k.dtype))
 
 
 def negative_log_marginal_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -40,13 +54,8 @@ def negative_log_marginal_likelihood(theta: np.ndarray, x: np.ndarray, y: np.nda
     import torch
 
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
-    xt, yt = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
-    d = x.shape[1]
-    a = xt / torch.exp(t[:d])
-    norms = (a * a).sum(1)
-    sq = torch.clamp(norms[:, None] + norms[None, :] - 2.0 * a @ a.T, min=0.0)
-    k = torch.exp(2 * t[d]) * torch.exp(-0.5 * sq) + (torch.exp(2 * t[d + 1]) + 1e-8) * torch.eye(len(y), dtype=torch.float64)
-    chol = torch.linalg.cholesky(k)
+    yt = torch.as_tensor(y, dtype=torch.float64)
+    chol = _train_cholesky(torch.as_tensor(x, dtype=torch.float64), t)
     alpha = torch.cholesky_solve(yt[:, None], chol)[:, 0]
     nll = 0.5 * yt @ alpha + torch.log(torch.diagonal(chol)).sum() + 0.5 * len(y) * np.log(2 * np.pi)
     nll.backward()
@@ -92,12 +101,11 @@ class GPPredictor(Predictor):
         self._solve(y)
 
     def _solve(self, y: np.ndarray) -> None:
-        from scipy.linalg import cho_factor, cho_solve
+        import torch
 
-        d = self.x_train.shape[1]
-        k = _rbf(self.x_train, self.x_train, np.exp(self.theta[:d]), float(np.exp(self.theta[d])))
-        k[np.diag_indices_from(k)] += np.exp(2 * self.theta[d + 1]) + 1e-8
-        self.dual = cho_solve(cho_factor(k, lower=True), y)
+        x, theta = torch.as_tensor(self.x_train), torch.as_tensor(self.theta)
+        chol = _train_cholesky(x, theta)
+        self.dual = torch.cholesky_solve(torch.as_tensor(y, dtype=torch.float64)[:, None], chol)[:, 0].numpy()
 
     @property
     def lengthscales(self) -> np.ndarray:
@@ -105,12 +113,13 @@ class GPPredictor(Predictor):
         return np.exp(self.theta[:-2])
 
     def _predict(self, archs) -> np.ndarray:
-        d = self.x_train.shape[1]
-        x = onehot(self.space, archs).astype(np.float64)
+        import torch
+
+        x = torch.as_tensor(onehot(self.space, archs), dtype=torch.float64)
+        train, theta, dual = torch.as_tensor(self.x_train), torch.as_tensor(self.theta), torch.as_tensor(self.dual)
         out = np.empty(len(x))
         for s in range(0, len(x), 1024):  # [chunk, n_train] kernel blocks (a few MB each)
-            k = _rbf(x[s:s + 1024], self.x_train, np.exp(self.theta[:d]), float(np.exp(self.theta[d])))
-            out[s:s + 1024] = k @ self.dual
+            out[s:s + 1024] = (_kernel(x[s:s + 1024], train, theta) @ dual).numpy()
         return np.exp(out * self.y_std + self.y_mean)
 
     def _state(self) -> dict[str, np.ndarray]:
