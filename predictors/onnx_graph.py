@@ -1,7 +1,7 @@
 """Any ONNX model -> a graph for the GCN predictor: nodes are ONNX ops, edges go from the op that
 produces a tensor to each op that consumes it.
 
-Node features (`FEATURE_NAMES`, all ``log1p``-scaled except the two flags), from the shapes
+Node features (`FEATURE_NAMES`, all ``log1p``-scaled except the three flags), from the shapes
 that ``onnx.shape_inference`` infers (symbolic dimensions such as the batch count as
 ``batch_size``, default 1):
 
@@ -14,6 +14,13 @@ that ``onnx.shape_inference`` infers (symbolic dimensions such as the batch coun
   constant inputs (weights);
 * ``in_channels``, ``out_channels``, ``in_spatial``, ``out_spatial`` (H x W), ``kernel`` (area),
   ``stride`` (largest), ``groups``;
+* ``operand_slot`` -- the input position at which the op's output is read: 0 for a chain, 1 for the
+  second operand of an ``Add`` (the largest over its consumers). The edges do not record operand
+  order, and it matters: a runtime evaluates a sum's operands in that order (PyTorch eager runs
+  the branches of a NAS-Bench-201 node in edge order). On HW-NAS-Bench's jetson-tx2, a cell whose
+  two branches into one node read the same tensor (a ``skip_connect`` before them) costs 13-16 %
+  more with the ``none`` branch first than with it second, over 68 such pairs of otherwise
+  identical graphs; no other device shows it (``docs/benchmarks.md``).
 * ``input_dependent`` -- 1 if the op's inputs depend on the graph input;
 * ``live``       -- 1 if the op's output depends on the graph input *and* reaches a graph output.
   Multiplying by a constant zero (and a Conv/Gemm/MatMul with all-zero weights and bias) cuts the
@@ -39,12 +46,14 @@ from typing import Any
 
 import numpy as np
 
-GRAPH_VERSION = 2  # bump when features or the export change: cached graphs are keyed by it
+GRAPH_VERSION = 3  # bump when features or the export change: cached graphs are keyed by it
 # 2: NB201 graphs exported with merge_identical_ops=False (one node per op of the network)
+# 3: the operand_slot feature
 
 FEATURE_NAMES: tuple[str, ...] = (
     "macs", "flops", "in_bytes", "out_bytes", "weight_bytes", "in_channels", "out_channels",
-    "in_spatial", "out_spatial", "kernel", "stride", "groups", "input_dependent", "live", "output_dependent",
+    "in_spatial", "out_spatial", "kernel", "stride", "groups", "operand_slot", "input_dependent", "live",
+    "output_dependent",
 )
 FLAG_FEATURES: tuple[str, ...] = ("input_dependent", "live", "output_dependent")
 
@@ -226,17 +235,20 @@ def graph_from_onnx(model: Any, batch_size: int = 1) -> OnnxGraph:
             if o:
                 producer[o] = i
     edge_set = set()
+    slot = [0] * len(compute)
     for j, node in enumerate(compute):
-        for x in node.input:
+        for position, x in enumerate(node.input):
             i = producer.get(x)
             if i is not None and i != j:
                 edge_set.add((i, j))
+                slot[i] = max(slot[i], position)
     edges = np.array(sorted(edge_set), dtype=np.int64).reshape(-1, 2).T.copy()
 
     output_dependent = float(any(o.name in dependent for o in g.output))
     feats = np.zeros((len(compute), len(FEATURE_NAMES)), dtype=np.float64)
     for i, node in enumerate(compute):
         raw = _node_features(node, shapes, const)
+        raw["operand_slot"] = float(slot[i])
         raw["input_dependent"] = float(uses_input[i])
         raw["live"] = float(live[i])
         raw["output_dependent"] = output_dependent

@@ -258,7 +258,30 @@ def test_onnx_graph_of_a_tiny_network():
     assert g.feature("out_bytes")[0] == pytest.approx(8 * 8 * 8 * 4)
     assert g.feature("flops")[3] == pytest.approx(8 * 4 * 4 * 4)  # avg-pool: outputs x kernel area
     assert np.all(g.feature("live") == 1) and np.all(g.feature("output_dependent") == 1)
+    assert list(g.feature("operand_slot").round(3)) == [0, 0, 0, 1, 0]  # the pool is the Add's 2nd operand
     assert g.features.shape == (5, len(FEATURE_NAMES)) and g.features.dtype == np.float32
+
+
+def test_operand_order_is_a_node_feature():
+    """After a skip_connect, node 1 is node 0's tensor: (none, conv) and (conv, none) into node 2
+    make the same ops and edges, differing only in which branch is the sum's first operand. The
+    jetson-tx2 measurements tell them apart, so the graph must (operand_slot)."""
+    from hwnas.predictors.graphs import export_graph
+
+    sp = get_space("nb201")
+    slot = FEATURE_NAMES.index("operand_slot")
+    graphs = [export_graph("nb201", sp.from_str(f"|skip_connect~0|+|{a}~0|{b}~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"),
+                           "cifar10", via="builder") for a, b in (("none", "nor_conv_3x3"), ("nor_conv_3x3", "none"))]
+
+    def rows(g, keep):
+        cols = [i for i in range(len(FEATURE_NAMES)) if keep or i != slot]
+        return sorted(map(tuple, np.column_stack([g.op_types, g.features[:, cols]]).tolist()))
+
+    assert rows(graphs[0], keep=False) == rows(graphs[1], keep=False)
+    assert graphs[0].num_edges == graphs[1].num_edges
+    assert rows(graphs[0], keep=True) != rows(graphs[1], keep=True)
+    muls = [g.feature("operand_slot")[g.op_types == "Mul"].round(3) for g in graphs]
+    assert set(muls[0]) == {0.0} and set(muls[1]) == {1.0}  # the none branch: first, then second
 
 
 class _DeadBranch(nn.Module):
