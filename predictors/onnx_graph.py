@@ -18,9 +18,10 @@ that ``onnx.shape_inference`` infers (symbolic dimensions such as the batch coun
   second operand of an ``Add`` (the largest over its consumers). The edges do not record operand
   order, and it matters: a runtime evaluates a sum's operands in that order (PyTorch eager runs
   the branches of a NAS-Bench-201 node in edge order). On HW-NAS-Bench's jetson-tx2, a cell whose
-  two branches into one node read the same tensor (a ``skip_connect`` before them) costs 13-16 %
-  more with the ``none`` branch first than with it second, over 68 such pairs of otherwise
-  identical graphs; no other device shows it (``docs/benchmarks.md``).
+  two branches into one node read the same tensor (a ``skip_connect`` before them) costs about 14 %
+  more with a ``none`` branch before a convolution than after it (mean log-ratio 0.13-0.135 over
+  54 such pairs of otherwise identical graphs); raspi4, pixel3, edgetpu and eyeriss show no such
+  effect (``bench/operand_order.py``, ``docs/benchmarks.md``).
 * ``input_dependent`` -- 1 if the op's inputs depend on the graph input;
 * ``live``       -- 1 if the op's output depends on the graph input *and* reaches a graph output.
   Multiplying by a constant zero (and a Conv/Gemm/MatMul with all-zero weights and bias) cuts the
