@@ -67,13 +67,14 @@ def feature_entropy(feature: torch.Tensor) -> float:
     Ranges from 0 (one principal direction) to log C (isotropic). Eigenvalues are clamped at 0;
     -inf when the features have no variance at all."""
     f = as_nchw(feature.detach())
-    c = f.shape[1]
-    rows = f.permute(0, 2, 3, 1).reshape(-1, c).double()
-    n = rows.shape[0]
+    b, c = f.shape[0], f.shape[1]
+    n = b * f.shape[2] * f.shape[3]
     if n < 2:
         return -math.inf
-    centred = rows - rows.mean(dim=0, keepdim=True)
-    cov = centred.T @ centred / (n - 1)
+    # [B, C, HW] per sample, summed over the batch: no copy into a [B*H*W, C] row matrix
+    maps = f.reshape(b, c, -1).double()
+    centred = maps - maps.mean(dim=(0, 2), keepdim=True)
+    cov = torch.bmm(centred, centred.transpose(1, 2)).sum(dim=0) / (n - 1)
     lam = torch.linalg.eigvalsh(cov).clamp_min(0.0)
     total = float(lam.sum())
     if not total > 0.0 or not math.isfinite(total):

@@ -97,10 +97,12 @@ def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor
         return math.inf
     g_out4 = as_nchw(v)
     g_in4 = match_resolution(as_nchw(g_in.detach()), (g_out4.shape[2], g_out4.shape[3]))
-    n, co = g_out4.shape[0] * g_out4.shape[2] * g_out4.shape[3], g_out4.shape[1]
-    rows_in = g_in4.permute(0, 2, 3, 1).reshape(n, -1)
-    rows_out = g_out4.permute(0, 2, 3, 1).reshape(n, co)
-    mat = (rows_in.T @ rows_out).double() / n
+    b, co = g_out4.shape[0], g_out4.shape[1]
+    n = b * g_out4.shape[2] * g_out4.shape[3]
+    # sum over samples of [C_in, HW] @ [HW, C_out]: the same sum over positions as a
+    # [n, C_in]^T @ [n, C_out] product, without copying both into row matrices
+    per_sample = torch.bmm(g_in4.reshape(b, g_in4.shape[1], -1), g_out4.reshape(b, co, -1).transpose(1, 2))
+    mat = per_sample.sum(dim=0).double() / n
     return float(torch.linalg.matrix_norm(mat, ord=2))
 
 
