@@ -251,6 +251,25 @@ def test_trainability_is_zero_for_norm_preserving_blocks():
     assert score(identity, (4, 32, 32), batch=64, num_classes=1) == -math.inf
 
 
+def test_block_spectral_norm_is_the_top_singular_value_of_eq_10():
+    from hwnas.proxies.passes import block_spectral_norm
+
+    g = torch.Generator().manual_seed(0)
+    for c_in, c_out, hw_in, hw_out in ((4, 4, 6, 6), (3, 8, 8, 4)):  # a cell, a reduction block
+        conv = nn.Conv2d(c_in, c_out, 3, stride=hw_in // hw_out, padding=1)
+        f_in = torch.randn(5, c_in, hw_in, hw_in, generator=g, requires_grad=True)
+        f_out = conv(f_in)
+        v = torch.randint(0, 2, f_out.shape, generator=g).float() * 2 - 1
+        (g_in,) = torch.autograd.grad(f_out, f_in, v, retain_graph=True)
+        # Eq. 8-10 written out: one row per output position, the input gradient folded
+        # space-to-depth to the output size, A^T = 1/n sum_p g_in(p) v(p)^T
+        folded = F.pixel_unshuffle(g_in, hw_in // hw_out) if hw_in != hw_out else g_in
+        rows_in = folded.permute(0, 2, 3, 1).reshape(-1, folded.shape[1]).double()
+        rows_out = v.permute(0, 2, 3, 1).reshape(-1, c_out).double()
+        expected = torch.linalg.matrix_norm(rows_in.T @ rows_out / rows_out.shape[0], ord=2)
+        assert block_spectral_norm(f_in, f_out, v) == pytest.approx(float(expected), rel=1e-5)
+
+
 def test_az_nas_reads_stem_and_every_block_of_nb201():
     net = tiny_nb201()
     ctx = ScoringContext(net, SHAPE, seed=0, batch=16, num_classes=CLASSES)
