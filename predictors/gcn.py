@@ -22,7 +22,9 @@ Network (pure torch, no torch_geometric):
 Training: AdamW with warm-up and cosine decay on the mean squared error of **log-cost**
 (squared relative error), seeded init and shuffling, so a seed gives one result. ``ensemble=K``
 trains K such networks (seeds seed, seed+1, ...; member 0 is the single model of that seed) and
-predicts their geometric mean; ``degree_features`` adds each node's producer / consumer counts.
+predicts their geometric mean; ``degree_features`` adds each node's producer / consumer counts;
+``operand_order=False`` leaves out the ``operand_slot`` node feature (the network then sees the
+graph version 2 features, bit for bit: the choice per device is in docs/benchmarks.md).
 
 ``base``: ``opsum`` first fits the additive per-op model `hwnas.predictors.opsum` (closed form)
 and trains the network on the log-ratio of the measured cost to it, from a zero correction
@@ -121,7 +123,7 @@ class GCNPredictor(GraphPredictor):
     inputs = "ONNX graph (any CNN)"
     defaults = {"hidden": 96, "layers": 4, "readout": "additive", "dropout": 0.0, "epochs": 250,
                 "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-4, "opset": 17, "degree_features": False,
-                "ensemble": 1, "base": "auto", "base_tolerance": 0.01}
+                "ensemble": 1, "base": "auto", "base_tolerance": 0.01, "operand_order": True}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -134,6 +136,9 @@ class GCNPredictor(GraphPredictor):
         if int(self.hparams["ensemble"]) < 1:
             raise HwnasUsageError(f"gcn ensemble must be at least 1 (members), not {self.hparams['ensemble']}")
         self.vocab: tuple[str, ...] = OP_VOCAB
+        # graph features the network reads: all, or all but operand_slot (operand_order=False)
+        self.columns = np.array([name != "operand_slot" or bool(self.hparams["operand_order"])
+                                 for name in FEATURE_NAMES])
         self.base_model = None  # the fitted OpSumPredictor when the network learns a correction to it
 
     def _encode(self, g: OnnxGraph) -> np.ndarray:
@@ -142,7 +147,7 @@ class GCNPredictor(GraphPredictor):
         ops = np.array([index.get(str(op), len(self.vocab)) for op in kinds], dtype=np.int64)[inverse.reshape(-1)]
         onehot = np.zeros((g.num_nodes, len(self.vocab) + 1), dtype=np.float32)
         onehot[np.arange(g.num_nodes), ops] = 1.0
-        feats = (g.features - self.feat_mean) / self.feat_std
+        feats = (g.features[:, self.columns] - self.feat_mean) / self.feat_std
         parts = [onehot, feats.astype(np.float32)]
         if self.hparams["degree_features"]:
             parts.append(degree_features(g))
@@ -171,7 +176,7 @@ class GCNPredictor(GraphPredictor):
         import torch
 
         h = self.hparams
-        n_in = len(self.vocab) + 1 + len(FEATURE_NAMES) + (2 if h["degree_features"] else 0)
+        n_in = len(self.vocab) + 1 + int(self.columns.sum()) + (2 if h["degree_features"] else 0)
         net = _net(n_in, int(h["hidden"]), int(h["layers"]), self._readout, float(h["dropout"]))
         if self.base_model is not None:  # start at the base: a zero correction
             with torch.no_grad():
@@ -204,7 +209,7 @@ class GCNPredictor(GraphPredictor):
             if h["base"] == "opsum" or self.base_fit_rms <= float(h["base_tolerance"]):
                 self.base_model, self.base_floor = base, 1e-6 * float(y.min())
                 logy = logy - _floored_log(base_cost, self.base_floor)
-        allf = np.concatenate([g.features for g in graphs]).astype(np.float64)
+        allf = np.concatenate([g.features[:, self.columns] for g in graphs]).astype(np.float64)
         self.feat_mean = allf.mean(axis=0).astype(np.float32)
         std = allf.std(axis=0)
         self.feat_std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
@@ -282,6 +287,6 @@ class GCNPredictor(GraphPredictor):
             numpy_to_state(net, arrays, _prefix(i))
             net.eval()
             self.nets.append(net)
-        self.feat_mean = np.asarray(arrays["feat_mean"], dtype=np.float32).reshape(len(FEATURE_NAMES))
-        self.feat_std = np.asarray(arrays["feat_std"], dtype=np.float32).reshape(len(FEATURE_NAMES))
+        self.feat_mean = np.asarray(arrays["feat_mean"], dtype=np.float32).reshape(int(self.columns.sum()))
+        self.feat_std = np.asarray(arrays["feat_std"], dtype=np.float32).reshape(int(self.columns.sum()))
         self.y_mean, self.y_std = (float(v) for v in np.asarray(arrays["y_norm"], dtype=np.float64))

@@ -284,6 +284,24 @@ def test_operand_order_is_a_node_feature():
     assert set(muls[0]) == {0.0} and set(muls[1]) == {1.0}  # the none branch: first, then second
 
 
+def test_gcn_operand_order_option_drops_the_operand_slot_feature(tmp_path):
+    """operand_order=False: a gcn that cannot tell the two operand orders apart prices them alike;
+    the default reads operand_slot and, fitted to different costs, prices them differently."""
+    from hwnas.predictors.graphs import export_graph
+
+    sp = get_space("nb201")
+    graphs = [export_graph("nb201", sp.from_str(f"|skip_connect~0|+|{a}~0|{b}~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"),
+                           "cifar10", via="builder") for a, b in (("none", "nor_conv_3x3"), ("nor_conv_3x3", "none"))]
+    costs = np.array([1.0, 1.3])
+    blind = get_predictor("gcn", seed=0, epochs=30, operand_order=False).fit_graphs(graphs, costs)
+    assert blind.predict_graphs(graphs)[0] == pytest.approx(blind.predict_graphs(graphs)[1], rel=1e-5)
+    again = load_predictor(blind.save(tmp_path / "blind"))  # the option travels with the weights
+    assert np.array_equal(again.predict_graphs(graphs), blind.predict_graphs(graphs))
+    seeing = get_predictor("gcn", seed=0, epochs=30).fit_graphs(graphs, costs)
+    pred = seeing.predict_graphs(graphs)
+    assert pred[1] / pred[0] > 1.05
+
+
 class _DeadBranch(nn.Module):
     def __init__(self, dead_output: bool) -> None:
         super().__init__()
