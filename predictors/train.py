@@ -122,7 +122,8 @@ def train_predictor(device: str, metric: str = "latency", model: str = "gcn", tr
                     **hparams: Any) -> TrainResult:
     """Fit ``model`` on ``train_size`` random measured architectures and evaluate it (and the flops
     baseline) on all other measured ones. ``workers``/``cache_dir``/``progress`` concern the ONNX
-    graphs of graph models; ``hparams`` go to the model."""
+    graphs of graph models; ``hparams`` go to the model, over the options validated for this
+    device (`hwnas.predictors.tuned`, recorded in the result's ``extra["tuned_hparams"]``)."""
     from hwnas.devices import get_device
 
     dev = get_device(device)
@@ -135,7 +136,10 @@ def train_predictor(device: str, metric: str = "latency", model: str = "gcn", tr
     train_archs: list[Arch] = [to_arch(int(i)) for i in train_idx]
     test_archs: list[Arch] = [to_arch(int(i)) for i in test_idx]
 
-    pred = get_predictor(model, space=sp.name, dataset=dataset, seed=seed, **hparams)
+    from hwnas.predictors.tuned import tuned_hparams
+
+    tuned = {k: v for k, v in tuned_hparams(dev.name, model).items() if k not in hparams}
+    pred = get_predictor(model, space=sp.name, dataset=dataset, seed=seed, **tuned, **hparams)
     if hasattr(pred, "workers"):
         pred.workers = int(workers)
         pred.cache_dir = cache_dir
@@ -162,4 +166,5 @@ def train_predictor(device: str, metric: str = "latency", model: str = "gcn", tr
             flops = get_predictor("flops", space=sp.name, dataset=dataset, seed=seed).fit(train_archs, values[train_idx])
             base = flops.evaluate(test_archs, values[test_idx])
     return TrainResult(pred, metrics, base, dev.name, metric, dev.unit(metric), sp.name, pred.dataset, int(seed),
-                       train_idx, test_idx, fit_s, predict_s, measured_input)
+                       train_idx, test_idx, fit_s, predict_s, measured_input,
+                       extra={"tuned_hparams": tuned} if tuned else {})

@@ -535,6 +535,21 @@ def test_train_predictor_flops_on_a_subset_device():
     assert r.metrics.spearman > 0.3  # FLOPs rank TX2 latency poorly (0.47 here): why graph models exist
 
 
+def test_train_predictor_applies_the_options_validated_for_the_device(tmp_path):
+    """raspi4's gcn leaves out operand_slot (chosen on a validation split, hwnas.predictors.tuned),
+    jetson-tx2's reads it; an explicit option wins over the validated one."""
+    from hwnas.predictors.tuned import tuned_hparams
+
+    assert tuned_hparams("raspi4", "gcn") == {"operand_order": False} and tuned_hparams("jetson-tx2", "gcn") == {}
+    quick = {"train_size": 12, "test_size": 4, "seed": 0, "epochs": 1, "cache_dir": str(tmp_path), "baseline": False}
+    r = train_predictor("rpi4", "latency", "gcn", **quick)
+    assert r.predictor.hparams["operand_order"] is False
+    assert r.summary()["tuned_hparams"] == {"operand_order": False}
+    assert train_predictor("edgegpu", "latency", "gcn", **quick).predictor.hparams["operand_order"] is True
+    forced = train_predictor("raspi4", "latency", "gcn", operand_order=True, **quick)
+    assert forced.predictor.hparams["operand_order"] is True and "tuned_hparams" not in forced.summary()
+
+
 @pytest.mark.parametrize("kwargs,fragment", [
     ({"device": "raspberry"}, "unknown device"),
     ({"device": "raspi4", "model": "transformer"}, "unknown predictor model"),

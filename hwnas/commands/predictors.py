@@ -115,6 +115,10 @@ def _print_result(result) -> None:
     console.print(table)
     console.print(f"measured input: {result.measured_input}; fit {result.fit_s:.1f} s, "
                   f"predict {result.test_size:,} archs {result.predict_s:.2f} s")
+    tuned = result.extra.get("tuned_hparams")
+    if tuned:
+        console.print("options validated for this device (override with --set): "
+                      + ", ".join(f"{k}={v}" for k, v in tuned.items()))
 
 
 @predictors_group.command("list")
