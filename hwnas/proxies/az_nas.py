@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from hwnas.proxies.base import Proxy, register
-from hwnas.proxies.features import as_nchw
+from hwnas.proxies.features import as_nchw, position_cross_product
 
 if TYPE_CHECKING:
     from hwnas.proxies.passes import ScoringContext
@@ -71,10 +71,9 @@ def feature_entropy(feature: torch.Tensor) -> float:
     n = b * f.shape[2] * f.shape[3]
     if n < 2:
         return -math.inf
-    # [B, C, HW] per sample, summed over the batch: no copy into a [B*H*W, C] row matrix
     maps = f.reshape(b, c, -1).double()
     centred = maps - maps.mean(dim=(0, 2), keepdim=True)
-    cov = torch.bmm(centred, centred.transpose(1, 2)).sum(dim=0) / (n - 1)
+    cov = position_cross_product(centred, centred) / (n - 1)
     lam = torch.linalg.eigvalsh(cov).clamp_min(0.0)
     total = float(lam.sum())
     if not total > 0.0 or not math.isfinite(total):

@@ -79,3 +79,12 @@ def match_resolution(g_in: torch.Tensor, out_hw: tuple[int, int]) -> torch.Tenso
     if sh == sw:
         return F.pixel_unshuffle(g_in, sh)
     return g_in.reshape(n, c, ho, sh, wo, sw).permute(0, 1, 3, 5, 2, 4).reshape(n, c * sh * sw, ho, wo)
+
+
+def position_cross_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum over samples and positions p of a(p) b(p)^T: [C_a, C_b] from ``a`` [N, C_a, ...] and
+    ``b`` [N, C_b, ...] with the same positions. Computed per sample as [C_a, P] @ [P, C_b] and
+    summed over the batch, so neither tensor is copied into an [N * P, C] row matrix (AZ-NAS's
+    feature covariance and block cross-covariance)."""
+    n = a.shape[0]
+    return torch.bmm(a.reshape(n, a.shape[1], -1), b.reshape(n, b.shape[1], -1).transpose(1, 2)).sum(dim=0)

@@ -24,7 +24,7 @@ from torch import nn
 
 from hwnas.errors import HwnasUsageError
 from hwnas.proxies.base import PASS_PRODUCTS, ProxyInput, batch_seed, generator, make_batch, weight_layers
-from hwnas.proxies.features import as_nchw, match_resolution, primary_blocks
+from hwnas.proxies.features import as_nchw, match_resolution, position_cross_product, primary_blocks
 
 if TYPE_CHECKING:
     from hwnas.proxies.base import Proxy
@@ -97,12 +97,8 @@ def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor
         return math.inf
     g_out4 = as_nchw(v)
     g_in4 = match_resolution(as_nchw(g_in.detach()), (g_out4.shape[2], g_out4.shape[3]))
-    b, co = g_out4.shape[0], g_out4.shape[1]
-    n = b * g_out4.shape[2] * g_out4.shape[3]
-    # sum over samples of [C_in, HW] @ [HW, C_out]: the same sum over positions as a
-    # [n, C_in]^T @ [n, C_out] product, without copying both into row matrices
-    per_sample = torch.bmm(g_in4.reshape(b, g_in4.shape[1], -1), g_out4.reshape(b, co, -1).transpose(1, 2))
-    mat = per_sample.sum(dim=0).double() / n
+    n = g_out4.shape[0] * g_out4.shape[2] * g_out4.shape[3]
+    mat = position_cross_product(g_in4, g_out4).double() / n
     return float(torch.linalg.matrix_norm(mat, ord=2))
 
 
