@@ -40,6 +40,17 @@ class CostTable:
     source_codes: np.ndarray
     provenance: dict[str, str]
     measured_input: str  # input the measured values were taken with (e.g. "cifar10")
+    extrapolated: np.ndarray | None = None  # bool per arch: a non-measured value outside what was measured
+
+    def is_extrapolated(self, index: int) -> bool:
+        """True where a predicted/estimated value lies outside the measured cost range or its
+        architecture outside the measured architectures' op-count envelope."""
+        return bool(self.extrapolated is not None and self.extrapolated[index])
+
+    def label(self, index: int) -> str:
+        """``measured``, ``predicted``, ``predicted, extrapolated``, ``estimated``, ..."""
+        src = self.source(index)
+        return f"{src}, extrapolated" if self.is_extrapolated(index) else src
 
     def source(self, index: int) -> str:
         return COST_SOURCES[int(self.source_codes[index])]
@@ -113,9 +124,44 @@ def _nb201_table(device: str, metric: str) -> CostTable:
     failed = failed_archs("nb201", dev.name, metric)
     values[failed] = np.inf
     codes[failed] = SOURCE_CODES["measured"]
-    values.setflags(write=False)
-    codes.setflags(write=False)
-    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, "cifar10")
+    extrapolated = extrapolation_mask(values, codes)
+    for arr in (values, codes, extrapolated):
+        arr.setflags(write=False)
+    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, "cifar10", extrapolated)
+
+
+def nb201_op_counts() -> np.ndarray:
+    """[15625, 5] int: how many of a cell's six edges carry each NB201 op (none, skip, 1x1, 3x3, pool)."""
+    from hwnas.spaces import get_space
+
+    return _op_counts_cached(get_space("nb201").num_archs)
+
+
+@lru_cache(maxsize=1)
+def _op_counts_cached(n: int) -> np.ndarray:
+    from hwnas.spaces import get_space
+
+    sp = get_space("nb201")
+    genotypes = np.array([sp.arch_at(i).genotype for i in range(n)], dtype=np.int64)
+    counts = np.stack([(genotypes == op).sum(1) for op in range(5)], axis=1)
+    counts.setflags(write=False)
+    return counts
+
+
+def extrapolation_mask(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Bool per NB201 arch: a value that is not measured and lies outside the measured values' range,
+    or whose cell has an op count outside the envelope (per op min..max) of the measured cells.
+    All False where nothing or everything is measured."""
+    measured = (codes == SOURCE_CODES["measured"]) & np.isfinite(values)
+    out = np.zeros(values.shape, dtype=bool)
+    if not measured.any() or measured.all():
+        return out
+    lo, hi = values[measured].min(), values[measured].max()
+    counts = nb201_op_counts()
+    cmin, cmax = counts[measured].min(0), counts[measured].max(0)
+    outside = ((counts < cmin) | (counts > cmax)).any(1)
+    out = ~measured & np.isfinite(values) & ((values < lo) | (values > hi) | outside)
+    return out
 
 
 def _measured_label(device: str, metric: str) -> str:
