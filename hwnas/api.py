@@ -49,10 +49,13 @@ def export(
     ``merge_identical_ops=False`` keeps one ONNX node per op of the network (see `export_onnx`)."""
     from hwnas import __version__
 
+    from hwnas.export import check_opset
+
+    check_opset(opset)  # fail before any work
     sp = get_space(space)
     a = resolve_arch(sp.name, arch)
     ds = sp.dataset(dataset)
-    check_output_path(path)  # fail before any work
+    check_output_path(path, probe=True)
     model = build_seeded(a, ds.name, seed)
     calibrate_batchnorm(model, ds.input_shape, seed=seed)
     index = sp.index(a)
@@ -72,6 +75,64 @@ def export(
     return ArchExport(a, sp.to_str(a), index, ds.name, sp.cost(a, ds.name), report)
 
 
+# how messages name each argument of `pareto`: Python parameters, or the CLI's flags
+_CLI_FLAGS = {"shipped_scores": "--no-shipped-scores", "export_onnx": "--export-onnx", "pop_size": "--pop-size",
+              "batch_size": "--batch-size", "proxy_seed": "--proxy-seed", "keep_degenerate": "--keep-degenerate"}
+
+
+def _namer(style: str):
+    """``name(param)`` -> how a message names it: ``seed=`` (Python) or ``--seed`` (CLI)."""
+    if style == "cli":
+        return lambda p: _CLI_FLAGS.get(p, "--" + p.replace("_", "-"))
+    return lambda p: f"{p}="
+
+
+def _shown(name: str, value: object) -> str:
+    return f"{name}{value!r}" if name.endswith("=") else f"{name} {value}"
+
+
+def _check_int(value: object, param: str, name, minimum: int, maximum: "int | None" = None) -> int:
+    import numbers
+
+    n = name(param)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise HwnasUsageError(f"{_shown(n, value)}: give a whole number, e.g. {_shown(n, max(minimum, 1))}")
+    v = int(value)
+    if v < minimum:
+        raise HwnasUsageError(f"{_shown(n, value)}: must be at least {minimum}")
+    if maximum is not None and v > maximum:
+        raise HwnasUsageError(f"{_shown(n, value)}: must be at most {maximum:,}")
+    return v
+
+
+def _check_bool(value: object, param: str, name) -> bool:
+    if not isinstance(value, bool):
+        raise HwnasUsageError(f"{_shown(name(param), value)}: give True or False")
+    return value
+
+
+def _check_text(value: object, param: str, name, optional: bool = False) -> "str | None":
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise HwnasUsageError(f"{_shown(name(param), value)}: give a non-empty name")
+    return value.strip()
+
+
+def _check_path(value: object, param: str, name) -> "os.PathLike[str] | None":
+    from pathlib import Path
+
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
+        shown = f"{name(param)}{value!r}" if name(param).endswith("=") else f"{name(param)} {str(value)!r}"
+        raise HwnasUsageError(f"{shown}: give a path" + (" (an empty one is not the default: leave the option out)"
+                                                         if isinstance(value, str) else ""))
+    if "\0" in os.fspath(value):
+        raise HwnasUsageError(f"{_shown(name(param), value)}: a path cannot hold a NUL character")
+    return Path(value)
+
+
 def pareto(
     device: str,
     energy: "str | None" = None,
@@ -89,10 +150,12 @@ def pareto(
     algorithm: str = "nsga2",
     pop_size: int = 50,
     resume: bool = False,
+    overwrite: bool = False,
     workers: int = 1,
     batch_size: "int | None" = None,
     proxy_seed: int = 0,
     shipped_scores: bool = True,
+    keep_degenerate: bool = False,
     archive: "str | os.PathLike[str] | None" = None,
     objectives: "tuple[str, ...]" = (),
     progress: bool = False,
@@ -104,30 +167,69 @@ def pareto(
     Budgets: ``energy`` / ``latency`` as text with a unit (``"20mJ"``, ``"5 ms"``), or
     ``energy_mj`` / ``latency_ms`` as numbers (mJ, ms). Returns a `hwnas.search.run.ParetoResult`:
     ``.front`` (pandas DataFrame, best score first, with each cost, its unit and its source:
-    measured / predicted / estimated), ``.evaluated``, ``.paths`` (artefacts in ``out``, default
-    ``runs/pareto-DEVICE``) and ``.run`` (the run record)."""
+    measured / predicted / estimated, "extrapolated" where a prediction lies outside what was
+    measured), ``.evaluated``, ``.paths`` (artefacts in ``out``, default ``runs/pareto-DEVICE``,
+    including the archive) and ``.run`` (the run record).
+
+    ``out`` already holding a run (run.json) is refused unless ``resume=True`` (continue it: the
+    settings must be the same) or ``overwrite=True`` (replace it). Cells whose output ignores
+    the input are kept off the front unless ``keep_degenerate=True``; non-finite scores always are.
+    Bad arguments raise `HwnasUsageError` naming the parameter, before any work."""
+    return _pareto(dict(locals()), style="python")
+
+
+def _pareto(args: dict, style: str = "python"):
+    """`pareto` with ``args``; ``style`` "cli" names arguments by their flags in messages. A
+    CLI budget may come as a tuple (a repeatable option), which must hold at most one item."""
     from pathlib import Path
 
     from hwnas.devices.registry import get_device
-    from hwnas.search.budget import Budget, parse_budget
+    from hwnas.search.budget import budget_from_number, parse_budget
     from hwnas.search.run import SearchConfig, run_search
-    from hwnas.search.scoring import check_workers
 
+    name = _namer(style)
+    a = dict(args)
     budgets = []
-    for metric, text, number in (("latency", latency, latency_ms), ("energy", energy, energy_mj)):
+    for metric, number_param in (("latency", "latency_ms"), ("energy", "energy_mj")):
+        text, number = a.get(metric), a.get(number_param)
+        if isinstance(text, (tuple, list)):
+            if len(text) > 1:
+                raise HwnasUsageError(f"{name(metric)} given {len(text)} times ({', '.join(map(str, text))}); "
+                                      f"give each budget once")
+            text = text[0] if text else None
         if text is not None and number is not None:
-            raise HwnasUsageError(f"give the {metric} budget once: as text or as a number, not both")
+            raise HwnasUsageError(f"give the {metric} budget once: {name(metric)} or {name(number_param)}, not both")
         if text is not None:
-            budgets.append(parse_budget(text, metric))
+            budgets.append(parse_budget(text, metric, name(metric)))
         elif number is not None:
-            budgets.append(parse_budget(f"{float(number)!r}{'ms' if metric == 'latency' else 'mJ'}", metric))
+            budgets.append(budget_from_number(number, metric, name(number_param)))
+    device = _check_text(a["device"], "device", name)
+    for p in ("space", "dataset", "proxy", "algorithm"):
+        a[p] = _check_text(a[p], p, name)
+    evaluations = _check_int(a["evaluations"], "evaluations", name, 1, 10**9)
+    seed = _check_int(a["seed"], "seed", name, 0, 2**32 - 1)
+    proxy_seed = _check_int(a["proxy_seed"], "proxy_seed", name, 0, 2**32 - 1)
+    export_k = _check_int(a["export_onnx"], "export_onnx", name, 0, 10**6)
+    pop_size = _check_int(a["pop_size"], "pop_size", name, 2, 10**6)
+    workers = _check_int(a["workers"], "workers", name, 1, 1024)
+    batch_size = None if a["batch_size"] is None else _check_int(a["batch_size"], "batch_size", name, 1, 4096)
+    for p in ("resume", "overwrite", "shipped_scores", "keep_degenerate", "progress"):
+        _check_bool(a[p], p, name)
+    if a["resume"] and a["overwrite"]:
+        raise HwnasUsageError(f"give {name('resume').rstrip('=')} or {name('overwrite').rstrip('=')}, not both")
+    out = _check_path(a["out"], "out", name)
+    archive = _check_path(a["archive"], "archive", name)
+    objectives = a["objectives"]
+    if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
+        raise HwnasUsageError(f"{_shown(name('objectives'), objectives)}: give a tuple of metric names, "
+                              f"e.g. ('latency',)")
     dev = get_device(device)
     config = SearchConfig(
-        device=dev.name, budgets=budgets, space=space, dataset=dataset, proxy=proxy, evaluations=int(evaluations),
-        seed=int(seed), out=Path(out) if out is not None else Path("runs") / f"pareto-{dev.name}",
-        export_onnx=int(export_onnx), algorithm=algorithm, pop_size=int(pop_size), resume=bool(resume),
-        workers=check_workers(workers), batch_size=None if batch_size is None else int(batch_size), proxy_seed=int(proxy_seed),
-        shipped_scores=bool(shipped_scores), archive=Path(archive) if archive else None,
-        objectives=tuple(objectives), command=command,
+        device=dev.name, budgets=budgets, space=a["space"], dataset=a["dataset"], proxy=a["proxy"],
+        evaluations=evaluations, seed=seed, out=out if out is not None else Path("runs") / f"pareto-{dev.name}",
+        export_onnx=export_k, algorithm=a["algorithm"], pop_size=pop_size, resume=a["resume"],
+        overwrite=a["overwrite"], workers=workers, batch_size=batch_size, proxy_seed=proxy_seed,
+        shipped_scores=a["shipped_scores"], keep_degenerate=a["keep_degenerate"], archive=archive,
+        objectives=tuple(objectives), command=a["command"], style=style,
     )
-    return run_search(config, progress=progress, console=console)
+    return run_search(config, progress=a["progress"], console=a["console"])

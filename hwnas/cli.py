@@ -128,24 +128,53 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+_BUDGET_FLAGS = ("--latency", "--energy")
+
+
+def _split_budget_hint(args: list[str]) -> str | None:
+    """For ``--latency 5 ms`` typed without quotes (click: "unexpected extra argument (ms)"):
+    a message that says to quote the budget or drop the space."""
+    for i, a in enumerate(args[:-2]):
+        flag, value, unit = a, args[i + 1], args[i + 2]
+        if flag in _BUDGET_FLAGS and not unit.startswith("-"):
+            try:
+                float(value)
+            except ValueError:
+                continue
+            return (f"{flag} {value} {unit}: a budget is one argument; quote it ({flag} \"{value} {unit}\") "
+                    f"or leave out the space ({flag} {value}{unit})")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: usage errors are one line on stderr and exit code 2."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args:  # bare `hwnas`: its help, not an error
+        click.echo(cli.get_help(click.Context(cli, info_name="hwnas")))
+        return 0
     try:
         result = cli.main(args=args, prog_name="hwnas", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
+        if "unexpected extra argument" in exc.format_message():
+            hint = _split_budget_hint(args)
+            if hint:
+                return _fail(hint, 2)
         where = f"hwnas {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else "hwnas"
-        return _fail(f"{exc.format_message()} (see '{where} --help')", 2)
+        message = " ".join(exc.format_message().split())
+        return _fail(f"{message} (see '{where} --help')", 2)
     except HwnasUsageError as exc:
-        return _fail(str(exc), 2)
+        return _fail(" ".join(str(exc).split()), 2)
     except ExportError as exc:
         return _fail(str(exc), 1)
     except click.Abort:
         return _fail("interrupted", 130)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except OSError as exc:  # a file system refusal the checks did not foresee: still one line, not a traceback
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return _fail(f"{exc.strerror or exc}{where}", 2)
     return result if isinstance(result, int) else 0
 
 

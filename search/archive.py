@@ -2,7 +2,7 @@
 
 One row per (space, dataset, proxy setting, canonical architecture): the proxy score columns of
 that architecture and how long they took. A search writes each evaluation as soon as it is
-done (one transaction per batch), so a killed run keeps everything it finished, and a rerun or
+done (one transaction per evaluation), so a killed run keeps everything it finished, and a rerun or
 ``--resume`` never scores an architecture twice. The archive does not hold hardware costs: they
 come from the cost tables, which are cheap and device-specific.
 """
@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from hwnas.errors import HwnasUsageError
 from hwnas.storage import open_sqlite
 
 _SCHEMA = """
@@ -26,6 +28,9 @@ CREATE TABLE IF NOT EXISTS evaluations (
     PRIMARY KEY (space, dataset, setting, key)
 )
 """
+
+
+_COLUMNS = ["space", "dataset", "setting", "key", "arch", "scores", "ms", "origin", "created"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,21 @@ class Archive:
 
     def __init__(self, path: "str | os.PathLike[str]") -> None:
         self.path = str(path)
-        self._db = open_sqlite(self.path, _SCHEMA, "as a search archive; delete it or pass another --out")
+        use = "as a search archive; delete it or pass another --out"
+        try:
+            self._db = open_sqlite(self.path, _SCHEMA, use)
+        except OSError as exc:
+            raise HwnasUsageError(f"cannot use {self.path} as a search archive ({exc.strerror or exc}); "
+                                  f"pass another --out or --archive") from None
+        try:
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(evaluations)")]
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise HwnasUsageError(f"cannot use {self.path} {use.split(';')[0]} ({exc});{use.split(';')[1]}") from None
+        if columns != _COLUMNS:
+            self._db.close()
+            raise HwnasUsageError(f"{self.path} holds an 'evaluations' table that is not an hwnas search archive "
+                                  f"(columns {', '.join(columns)}); delete it or pass another --out")
 
     def close(self) -> None:
         self._db.close()
@@ -88,7 +107,15 @@ class Archive:
         rows = self._db.execute(
             "SELECT key, arch, scores, ms, origin FROM evaluations WHERE space=? AND dataset=? AND setting=?",
             (space, dataset, setting.tag))
-        return {k: Evaluated(int(a), _load(s), float(ms), o) for k, a, s, ms, o in rows if k in wanted}
+        out: dict[str, Evaluated] = {}
+        try:
+            for k, a, s, ms, o in rows:
+                if k in wanted:
+                    out[k] = Evaluated(int(a), _load(s), float(ms), o)
+        except (ValueError, TypeError, AttributeError, sqlite3.DatabaseError) as exc:
+            raise HwnasUsageError(f"{self.path}: a damaged evaluation row ({type(exc).__name__}: {exc}); "
+                                  f"delete the archive or pass another --out") from None
+        return out
 
     def store(self, space: str, dataset: str, setting: ScoreSetting, items: Mapping[str, Evaluated]) -> None:
         """Write evaluations {key: Evaluated} in one transaction."""

@@ -20,6 +20,30 @@ from hwnas.search.scoring import ProxyScorer, objective
 from hwnas.spaces.base import Space
 
 INFEASIBLE_COST = 1e12  # stands in for +inf (fails on the device) inside pymoo
+DEGENERATE = "output ignores input"
+
+# NB201 cell edges in genotype order: (to, from) = (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2); op 0 = none
+NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+
+
+def output_ignores_input(genotype) -> bool:
+    """True when an NB201 cell has no path of non-``none`` edges from its input (node 0) to its
+    output (node 3): the cell outputs zeros whatever the input, so the whole network's output
+    is the same for every image (e.g. indices 7371, 14715, 7001)."""
+    reach = {0}
+    for (to, frm), op in zip(NB201_EDGES, genotype):
+        if op != 0 and frm in reach:
+            reach.add(to)
+    return 3 not in reach
+
+
+def exclusion_reason(space: Space, index: int, scores: dict, columns, keep_degenerate: bool = False) -> str:
+    """Why architecture ``index`` may not be on a front ("" when it may): its output ignores its
+    input (unless ``keep_degenerate``), or one of its proxy scores is not finite."""
+    if not keep_degenerate and space.name == "nb201" and output_ignores_input(space.arch_at(int(index)).genotype):
+        return DEGENERATE
+    bad = [f"{c} = {scores.get(c, np.nan)}" for c in columns if not np.isfinite(scores.get(c, np.nan))]
+    return f"non-finite score ({', '.join(bad)})" if bad else ""
 
 
 def cheapest_members(table: CostTable) -> np.ndarray:
@@ -56,6 +80,9 @@ class SearchState:
     origins: list[str] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
+    keep_degenerate: bool = False
+    reference_costs: list[CostTable] = field(default_factory=list)  # shown beside the objectives, not optimised
+    excluded: list[str] = field(default_factory=list)  # per evaluated arch: why it may not be on a front, or ""
     _score: np.ndarray | None = None
 
     def add(self, indices: list[int]) -> None:
@@ -72,7 +99,21 @@ class SearchState:
                 self.columns.setdefault(c, []).append(ev.scores[c])
             self.origins.append(ev.origin)
             self.ms.append(ev.ms)
+            self.excluded.append(exclusion_reason(self.space, index, ev.scores, self.scorer.columns,
+                                                  self.keep_degenerate))
         self._score = None
+
+    def excluded_mask(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        return np.array([bool(self.excluded[self.position[int(i)]]) for i in indices], dtype=bool)
+
+    def excluded_counts(self) -> dict[str, int]:
+        """How many evaluated architectures were kept off the front, by reason."""
+        out: dict[str, int] = {}
+        for r in self.excluded:
+            if r:
+                key = r.split(" (")[0]
+                out[key] = out.get(key, 0) + 1
+        return out
 
     @property
     def n(self) -> int:
@@ -116,16 +157,20 @@ class SearchState:
         F = np.column_stack([-score, C])
         G = np.column_stack([C[:, self.metric_column(b.metric)] - b.limit for b in self.budgets]) \
             if self.budgets else np.zeros((len(pos), 0))
+        bad = self.excluded_mask(indices) if pos.size else np.zeros(0, dtype=bool)
+        if bad.any():  # excluded archs are the worst in every objective, and infeasible
+            F[bad] = INFEASIBLE_COST
+            G[bad] = INFEASIBLE_COST
         return F, G
 
     def front(self) -> np.ndarray:
-        """Positions (in evaluation order) of the feasible non-dominated architectures, best
-        score first."""
+        """Positions (in evaluation order) of the feasible non-dominated architectures that are
+        not excluded (`exclusion_reason`), best score first."""
         from hwnas.search.front import non_dominated
 
         if not self.order:
             return np.zeros(0, dtype=np.int64)
-        ok = np.flatnonzero(self.feasible(self.order))
+        ok = np.flatnonzero(self.feasible(self.order) & ~self.excluded_mask(self.order))
         if ok.size == 0:
             return ok
         F, _ = self.objectives([self.order[i] for i in ok])

@@ -53,15 +53,21 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     }
     for c, v in state.columns.items():
         rows[c] = np.asarray(v, dtype=np.float64)
+    members = state.member(state.order)
     for j, t in enumerate(state.costs):
         rows[f"{t.metric}_{t.unit}"] = C[:, j]
-        rows[f"{t.metric}_source"] = [t.source(int(i)) for i in state.member(state.order)]
+        rows[f"{t.metric}_source"] = [t.label(int(i)) for i in members]
+    for t in state.reference_costs:  # shown, not optimised (e.g. the latency an energy estimate rests on)
+        rows[f"{t.metric}_{t.unit}"] = t.values[members] if state.n else np.zeros(0)
+        rows[f"{t.metric}_source"] = [t.label(int(i)) for i in members]
     rows["feasible"] = feasible
+    rows["excluded"] = list(state.excluded)
     rows["on_front"] = on_front
     rows["score_origin"] = state.origins
     rows["score_ms"] = np.asarray(state.ms, dtype=np.float64)
     evaluated = pd.DataFrame(rows)
-    front = evaluated.iloc[front_pos].drop(columns=["on_front", "feasible", "score_ms", "eval_order"]).reset_index(drop=True)
+    front = evaluated.iloc[front_pos].drop(columns=["on_front", "feasible", "excluded", "score_ms", "eval_order"]
+                                           ).reset_index(drop=True)
     front.insert(0, "rank", np.arange(1, len(front) + 1))
     return front, evaluated
 
@@ -87,10 +93,40 @@ def write_outputs(out: Path, config, state, front_pos, front, evaluated, run: di
                             "max_abs_diff": exp.report.max_abs_diff})
             paths[f"onnx_{idx}"] = path
     run["onnx_exports"] = exports
+    removed = remove_stale_exports(out / "onnx", [Path(e["path"]) for e in exports])
+    if removed:
+        run["onnx_removed"] = [p.name for p in removed]
     if config.export_onnx and len(front) < config.export_onnx:
         run["onnx_note"] = f"asked for {config.export_onnx}, the front has {len(front)}"
     paths["run"] = out / "run.json"
     return paths
+
+
+def remove_stale_exports(folder: Path, keep: list[Path]) -> list[Path]:
+    """Delete the ``*.onnx`` files in ``folder`` (the run's onnx/) that this run did not export:
+    exports of an earlier run in the same folder never survive beside the current ones. Only
+    ``*.onnx`` files directly in ``folder`` are touched."""
+    if not folder.is_dir():
+        return []
+    kept = {p.resolve() for p in keep}
+    removed = []
+    for f in sorted(folder.glob("*.onnx")):
+        if f.is_file() and f.resolve() not in kept:
+            f.unlink()
+            removed.append(f)
+    return removed
+
+
+def score_description(state) -> str:
+    """What the ``score`` column means, and how far it can be compared."""
+    cols = list(state.columns)
+    if len(cols) == 1:
+        return (f"the proxy's own value ({cols[0]}, larger = predicted better); absolute: comparable across runs "
+                f"with the same proxy setting")
+    return (f"AZ-NAS non-linear rank aggregate (Eq. 12) of {', '.join(cols)} over the {state.n} architectures this "
+            f"run evaluated (larger = better). It is relative to that set: the same architecture scores differently "
+            f"in a run that evaluated others, so do not compare it across runs (there is no fixed scale yet); the "
+            f"absolute components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
 
 
 def _front_json(state, front, run: dict) -> dict:
@@ -104,11 +140,27 @@ def _front_json(state, front, run: dict) -> dict:
         }
         for t in state.costs:
             c = t.cost(idx)
-            entry["costs"][t.metric] = {"value": c.value, "unit": c.unit, "source": c.source,
-                                        "provenance": c.provenance}
+            entry["costs"][t.metric] = {"value": c.value, "unit": c.unit, "source": t.label(idx),
+                                        "extrapolated": t.is_extrapolated(idx), "provenance": c.provenance,
+                                        "objective": True}
+        for t in state.reference_costs:
+            c = t.cost(idx)
+            entry["costs"][t.metric] = {"value": c.value, "unit": c.unit, "source": t.label(idx),
+                                        "extrapolated": t.is_extrapolated(idx), "provenance": c.provenance,
+                                        "objective": False,
+                                        "note": "not an objective: shown because the energy rests on it"}
         costs.append(entry)
+    columns = {"score": score_description(state)}
+    for t in state.costs:
+        columns[f"{t.metric}_{t.unit}"] = f"{t.metric} on {t.device} in {t.unit} (objective, minimised)"
+    for t in state.reference_costs:
+        columns[f"{t.metric}_{t.unit}"] = (f"{t.metric} on {t.device} in {t.unit}: not an objective, shown because "
+                                           f"the energy values rest on it (an energy estimate is derived from it)")
+    for t in [*state.costs, *state.reference_costs]:
+        columns[f"{t.metric}_source"] = ("measured, predicted or estimated; ', extrapolated' where a predicted or "
+                                         "estimated value lies outside the measured range or op-count envelope")
     return {k: run[k] for k in ("device", "space", "dataset", "proxy", "proxy_setting", "budgets", "objectives",
-                                "cost_sources", "seed", "algorithm")} | {"front": costs}
+                                "cost_sources", "seed", "algorithm")} | {"columns": columns, "front": costs}
 
 
 def plot_front(state, front_pos: np.ndarray, run: dict, path: "str | BinaryIO") -> None:

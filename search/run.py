@@ -10,6 +10,7 @@ The front is computed at the end over *everything* evaluated, not just the last 
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
@@ -51,6 +52,24 @@ class SearchConfig:
     archive: Path | None = None  # default: out/archive.sqlite
     objectives: tuple[str, ...] = ()  # cost metrics to minimise; default: budget metrics, else all
     command: str = ""
+    overwrite: bool = False  # replace a run already in ``out`` (else refused unless ``resume``)
+    keep_degenerate: bool = False  # let cells whose output ignores the input onto the front
+    style: str = "cli"  # how messages name arguments: "cli" (--out) or "python" (out=)
+
+    def name(self, param: str) -> str:
+        """How a message names ``param``: ``--out`` for the CLI, ``out=`` for the Python API."""
+        if self.style == "python":
+            return f"{param}="
+        return "--" + param.replace("_", "-")
+
+    def settings(self) -> dict[str, Any]:
+        """What the run's results depend on (compared by ``resume``); canonical names are filled
+        in by `run_search`."""
+        return {"device": self.device, "space": self.space, "dataset": self.dataset, "proxy": self.proxy,
+                "algorithm": self.algorithm, "seed": self.seed, "evaluations": self.evaluations,
+                "pop_size": self.pop_size, "budgets": sorted(str(b) for b in self.budgets),
+                "export_onnx": self.export_onnx, "shipped_scores": self.shipped_scores,
+                "keep_degenerate": self.keep_degenerate}
 
 
 @dataclass
@@ -84,13 +103,13 @@ def _resolve(config: SearchConfig):
     dev = get_device(config.device)
     algorithm = ALGORITHMS.canonical(config.algorithm)
     if config.evaluations < 1:
-        raise HwnasUsageError(f"--evaluations must be at least 1, got {config.evaluations}")
+        raise HwnasUsageError(f"{config.name('evaluations')} must be at least 1, got {config.evaluations}")
     if config.pop_size < 2:
-        raise HwnasUsageError(f"--pop-size must be at least 2, got {config.pop_size}")
+        raise HwnasUsageError(f"{config.name('pop_size')} must be at least 2, got {config.pop_size}")
     if config.export_onnx < 0:
-        raise HwnasUsageError(f"--export-onnx must be 0 or more, got {config.export_onnx}")
+        raise HwnasUsageError(f"{config.name('export_onnx')} must be 0 or more, got {config.export_onnx}")
     if config.batch_size is not None and config.batch_size < 1:
-        raise HwnasUsageError(f"--batch-size must be at least 1, got {config.batch_size}")
+        raise HwnasUsageError(f"{config.name('batch_size')} must be at least 1, got {config.batch_size}")
     seen: set[str] = set()
     for b in config.budgets:
         dev.require_metric(b.metric)
@@ -138,43 +157,154 @@ def _check_budgets_reachable(space, tables, budgets: list[Budget], members: np.n
         v = t.values[reps]
         i = int(reps[int(np.argmin(v))])
         parts.append(f"the cheapest architecture ({i}) needs {float(v.min()):.4g} {t.unit} of {b.metric} "
-                     f"({t.source(i)}) > {b.limit:g} {b.unit}")
+                     f"({t.label(i)}) > {b.limit:g} {b.unit}")
     raise HwnasUsageError(f"no {space.name} architecture meets the budget on {tables[0].device}: " + "; ".join(parts))
 
 
+def _nearest_existing(path: Path) -> Path:
+    p = path.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """A usage error, before any work, when folder ``path`` cannot be created or written: a file
+    in its way, a read-only or virtual file system (/proc), no permission. Creates nothing."""
+    from hwnas.export import probe_writable
+
+    if path.exists():
+        if not path.is_dir():
+            raise HwnasUsageError(f"{what} {str(path)!r} is a file; give a folder")
+        probe_writable(path, f"{what} {str(path)!r}")
+        return
+    base = _nearest_existing(path)
+    if not base.is_dir():
+        raise HwnasUsageError(f"cannot create {what} {str(path)!r}: {str(base)!r} is a file, not a folder")
+    probe_writable(base, f"{what} {str(path)!r}")
+
+
+def check_writable_file(path: Path, what: str) -> None:
+    """A usage error when file ``path`` cannot be created or written (see `check_writable_folder`)."""
+    if path.is_dir():
+        raise HwnasUsageError(f"{what} {str(path)!r} is a folder; give a file")
+    base = _nearest_existing(path.parent if str(path.parent) else Path("."))
+    if not base.is_dir():
+        raise HwnasUsageError(f"cannot create {what} {str(path)!r}: {str(base)!r} is a file, not a folder")
+    probe_writable(base, f"{what} {str(path)!r}")
+
+
+def _settings_of(run: dict) -> dict[str, Any]:
+    """The settings a run record holds (older records: what their fields say)."""
+    if isinstance(run.get("settings"), dict):
+        return run["settings"]
+    out: dict[str, Any] = {}
+    for key, field_ in (("device", "device"), ("space", "space"), ("dataset", "dataset"), ("algorithm", "algorithm"),
+                        ("seed", "seed"), ("evaluations", "evaluations_requested"), ("pop_size", "pop_size")):
+        if field_ in run:
+            out[key] = run[field_]
+    if "proxy" in run:
+        out["proxy"] = "+".join(run["proxy"]) if isinstance(run["proxy"], list) else run["proxy"]
+    if isinstance(run.get("budgets"), list):
+        out["budgets"] = sorted(f"{b['metric']} <= {b['limit']:g} {b['unit']}" for b in run["budgets"])
+    return out
+
+
+def _fmt_setting(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]" if value else "none"
+    return str(value)
+
+
+def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, settings: dict[str, Any]) -> None:
+    """Refuse to overwrite a run in ``out`` silently, and to resume one with other settings."""
+    run_json = out / "run.json"
+    if config.resume:
+        if not run_json.exists() and not archive_path.exists():
+            raise HwnasUsageError(f"{config.name('resume').rstrip('=')}: no run in {out} (no run.json, no archive "
+                                  f"at {archive_path}) to resume from; run without it first")
+        if run_json.exists():
+            try:
+                old = _settings_of(json.loads(run_json.read_text()))
+            except (OSError, ValueError, AttributeError, TypeError, KeyError) as exc:
+                raise HwnasUsageError(f"cannot resume from {run_json}: it is not a run record ({exc}); "
+                                      f"use another {config.name('out').rstrip('=')}") from None
+            diffs = [f"{k.replace('_', '-') if config.style == 'cli' else k}: {_fmt_setting(old[k])} vs "
+                     f"{_fmt_setting(settings[k])}" for k in settings if k in old and old[k] != settings[k]]
+            if diffs:
+                raise HwnasUsageError(f"{out} holds a run with other settings ({'; '.join(diffs)}); rerun with the "
+                                      f"same settings, or use another {config.name('out').rstrip('=')}")
+    elif run_json.exists() and not config.overwrite:
+        if config.style == "python":
+            raise HwnasUsageError(f"{out} already holds a run (run.json); pass resume=True to continue it, "
+                                  f"overwrite=True to replace it, or another out=")
+        raise HwnasUsageError(f"{out} already holds a run (run.json); add --resume to continue it, --overwrite to "
+                              f"replace it, or use another --out")
+
+
+def class_count(space) -> int:
+    from hwnas.spaces.nb201 import representative_indices
+
+    return int(np.unique(representative_indices()).size)
+
+
 def run_search(config: SearchConfig, progress: bool = False, console=None) -> ParetoResult:
-    """Run the search described by ``config`` and write its artefacts to ``config.out``."""
+    """Run the search described by ``config`` and write its artefacts to ``config.out``.
+
+    Every check on the arguments and paths happens before any scoring. ``config.out`` holding a
+    run (run.json) is refused unless ``resume`` (same settings required) or ``overwrite``."""
     from hwnas.search.archive import Archive
     from hwnas.search.problem import ArchProblem, SearchState, cheapest_members
-    from hwnas.search.report import build_frames, write_outputs
+    from hwnas.search.report import build_frames, write_json, write_outputs
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
-    space, dataset, dev, algorithm, tables, setting = _resolve(config)
-    members = cheapest_members(tables[0])
-    _check_budgets_reachable(space, tables, config.budgets, members)
+    if not str(config.out).strip():
+        raise HwnasUsageError(f"{config.name('out')} is empty; give a folder or leave the option out")
     out = Path(config.out)
     archive_path = Path(config.archive) if config.archive else out / "archive.sqlite"
-    if config.resume and not archive_path.exists():
-        raise HwnasUsageError(f"--resume: no archive at {archive_path} to resume from; run without --resume first")
-    if out.exists() and not out.is_dir():
-        raise HwnasUsageError(f"--out {out} is a file; give a folder")
+    check_writable_folder(out, config.name("out").rstrip("="))
+    if config.archive:
+        check_writable_file(archive_path, config.name("archive").rstrip("="))
+    space, dataset, dev, algorithm, tables, setting = _resolve(config)
+    settings = config.settings() | {"device": dev.name, "space": space.name, "dataset": dataset,
+                                    "proxy": "+".join(setting.proxies), "proxy_setting": setting.tag,
+                                    "algorithm": algorithm, "objectives": [t.metric for t in tables]}
+    _check_existing_run(config, out, archive_path, settings)
+    members = cheapest_members(tables[0])
+    _check_budgets_reachable(space, tables, config.budgets, members)
+    info_tables = _reference_tables(space, dev, tables)
+    n_classes = class_count(space)
+    target = min(config.evaluations, n_classes)
     out.mkdir(parents=True, exist_ok=True)
+    run: dict[str, Any] = {"status": "running", "command": config.command or None, "settings": settings,
+                           "device": dev.name, "space": space.name, "dataset": dataset,
+                           "proxy": list(setting.proxies), "proxy_setting": setting.tag, "algorithm": algorithm,
+                           "seed": config.seed, "evaluations_requested": config.evaluations,
+                           "pop_size": config.pop_size, "archive": str(archive_path),
+                           "budgets": [{"metric": b.metric, "limit": b.limit, "unit": b.unit, "text": b.text}
+                                       for b in config.budgets]}
+    archive = Archive(archive_path)  # a file that is not an archive fails here, before run.json is touched
+    write_json(out / "run.json", run)  # a killed run leaves its settings for --resume to check
     timings: dict[str, float] = {"setup_s": time.perf_counter() - t0}
-    with Archive(archive_path) as archive:
+    with archive:
         archived_before = archive.count(space.name, dataset, setting)
         with ProxyScorer(space.name, dataset, setting, archive, workers=config.workers,
                          use_shipped=config.shipped_scores) as scorer:
-            state = SearchState(space, scorer, tables, list(config.budgets), members)
+            state = SearchState(space, scorer, tables, list(config.budgets), members,
+                                keep_degenerate=config.keep_degenerate, reference_costs=info_tables)
             t1 = time.perf_counter()
-            _search(config, algorithm, state, ArchProblem(state), progress, console)
+            _search(config, algorithm, state, ArchProblem(state), progress, console, target)
             timings["search_s"] = time.perf_counter() - t1
             stats = dict(computed=scorer.computed, from_archive=scorer.reused, from_shipped_table=scorer.shipped_used,
                          median_compute_ms=float(np.median(scorer.compute_ms)) if scorer.compute_ms else None)
     front_pos = state.front()
     front_df, evaluated_df = build_frames(state, front_pos, dataset)
+    note = _evaluations_note(config, algorithm, state.n, n_classes, space.name)
+    excluded = state.excluded_counts()
     run = {
-        "command": config.command or None,
+        "status": "complete",
+        "command": config.command or None, "settings": settings,
         "device": dev.name, "space": space.name, "dataset": dataset, "proxy": list(setting.proxies),
         "proxy_setting": setting.tag, "algorithm": algorithm, "seed": config.seed,
         "evaluations_requested": config.evaluations, "evaluated": state.n, "pop_size": config.pop_size,
@@ -185,22 +315,57 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         "feasible_evaluated": int(state.feasible(state.order).sum()) if state.n else 0,
         "front_size": int(front_pos.size), "archived_before": archived_before, "scoring": stats,
         "versions": _versions(), "archive": str(archive_path),
+        "excluded_evaluated": excluded,
+        "reference_costs": {t.metric: {"counts": t.counts(), "provenance": t.provenance,
+                                       "note": "shown for reference, not an objective"} for t in info_tables},
     }
+    if note:
+        run["evaluations_note"] = note
     t2 = time.perf_counter()
     paths = write_outputs(out, config, state, front_pos, front_df, evaluated_df, run, timings, dataset)
+    paths["archive"] = archive_path
     timings["outputs_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     run["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    from hwnas.search.report import write_json
-
     write_json(paths["run"], run)
     return ParetoResult(front_df, evaluated_df, paths, run, config)
 
 
-def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool, console) -> None:
+def _reference_tables(space, dev, tables) -> list:
+    """Costs shown beside the objectives, never optimised: the device's latency when the run
+    minimises energy but not latency (an energy estimate rests on it)."""
+    from hwnas.devices.costs import cost_table
+
+    metrics = [t.metric for t in tables]
+    if "energy" in metrics and "latency" not in metrics and "latency" in dev.metric_names:
+        try:
+            return [cost_table(space.name, dev.name, "latency")]
+        except HwnasUsageError:
+            return []
+    return []
+
+
+def _evaluations_note(config: SearchConfig, algorithm: str, evaluated: int, n_classes: int, space: str) -> str | None:
+    """Why a run evaluated fewer architectures than asked for, or None."""
+    from hwnas.search.algorithms import ENUMERATED
+
+    if algorithm in ENUMERATED or evaluated >= config.evaluations:
+        return None
+    flag = config.name("evaluations")
+    asked = f"{flag}{config.evaluations}" if flag.endswith("=") else f"{flag} {config.evaluations:,}"
+    if config.evaluations > n_classes:
+        return (f"{asked} is more than the {n_classes:,} isomorphism classes of {space}; "
+                f"{evaluated:,} distinct classes were evaluated" + ("" if evaluated == n_classes else
+                                                                   " before the algorithm stopped finding new ones"))
+    return f"{asked}: the algorithm stopped finding new architectures after {evaluated:,}"
+
+
+def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool, console,
+            target: int | None = None) -> None:
     from hwnas.search.algorithms import ALGORITHMS, ENUMERATED
 
-    bar = _Progress(progress, config.evaluations if algorithm not in ENUMERATED else None, console)
+    target = config.evaluations if target is None else target
+    bar = _Progress(progress, target if algorithm not in ENUMERATED else None, console)
     with bar:
         if algorithm in ENUMERATED:
             from hwnas.spaces.nb201 import representative_indices
@@ -216,11 +381,11 @@ def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool
         algo = ALGORITHMS.get(algorithm)(state.space, config.pop_size, problem.n_obj, state.keys)
         algo.setup(problem, seed=int(config.seed), verbose=False)
         evaluator = Evaluator()
-        while state.n < config.evaluations:
+        while state.n < target:
             pop = algo.ask()
             if pop is None or len(pop) == 0:
-                break  # the space is exhausted
-            room = config.evaluations - state.n
+                break  # the algorithm finds nothing new (the space is nearly exhausted)
+            room = target - state.n
             if len(pop) > room:
                 pop = pop[:room]
             evaluator.eval(problem, pop)

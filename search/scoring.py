@@ -3,7 +3,7 @@
 `ProxyScorer.evaluate(indices)` returns the score columns of each architecture (its canonical
 representative is what gets scored), computing only what neither the archive nor the package's
 precomputed table holds, optionally across a process pool (one torch thread per worker), and
-archiving every result before returning. `objective(columns)` turns the columns of all
+archiving each result as soon as it is computed (one transaction per evaluation). `objective(columns)` turns the columns of all
 architectures evaluated so far into one "larger is better" score: the column itself for a
 single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) over the evaluated set
 otherwise.
@@ -12,8 +12,8 @@ otherwise.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
-from typing import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -109,37 +109,52 @@ class ProxyScorer:
                 todo[k] = int(i)
         new: dict[str, Evaluated] = {}
         if self._shipped is not None:
+            shipped: dict[str, Evaluated] = {}
             for k, i in list(todo.items()):
                 row = self._shipped.get(i)
                 if row is not None:
                     if self._shipped_static:
                         row = {**row, **_static_scores(self.space.name, i, self.dataset, self._shipped_static)}
-                    new[k] = Evaluated(i, row, 0.0, "shipped")
+                    shipped[k] = Evaluated(i, row, 0.0, "shipped")
                     del todo[k]
-            self.shipped_used += len(new)
+            if shipped:  # table look-ups cost nothing: one transaction for all of them
+                self.archive.store(self.space.name, self.dataset, self.setting, shipped)
+            self.shipped_used += len(shipped)
+            new.update(shipped)
         for index, scores, ms in self._compute(list(todo.values())):
             k = self.key(index)
-            new[k] = Evaluated(index, scores, ms, "computed")
+            ev = Evaluated(index, scores, ms, "computed")
+            # archived as soon as it is computed (one transaction each): an interrupt loses at most
+            # the evaluations still running
+            self.archive.store(self.space.name, self.dataset, self.setting, {k: ev})
+            new[k] = ev
             self.computed += 1
             self.compute_ms.append(ms)
-        if new:
-            self.archive.store(self.space.name, self.dataset, self.setting, new)
-            found.update(new)
+        found.update(new)
         return [found[k] for k in keys]
 
-    def _compute(self, indices: list[int]) -> list[tuple[int, dict[str, float], float]]:
+    def _compute(self, indices: list[int]) -> Iterator[tuple[int, dict[str, float], float]]:
+        """Scores of ``indices``, yielded as each completes (in completion order with a pool)."""
         if not indices:
-            return []
+            return
         s = self.setting
         jobs = [(i, s.proxies, self.dataset, s.seed, s.batch_size, self.space.name, s.device) for i in indices]
         if self.workers == 1 or len(jobs) == 1 or set(s.proxies) <= STATIC_PROXIES:
-            return [_score_one(j) for j in jobs]
+            for j in jobs:
+                yield _score_one(j)
+            return
         if self._pool is None:
             import multiprocessing as mp
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                              initializer=_worker_init)
-        return list(self._pool.map(_score_one, jobs))
+        futures = [self._pool.submit(_score_one, j) for j in jobs]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
 
 def objective(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:

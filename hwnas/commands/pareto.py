@@ -11,8 +11,10 @@ import click
 
 @click.command("pareto")
 @click.option("--device", required=True, help="Target device or alias (see `hwnas devices`), e.g. jetson-tx2.")
-@click.option("--energy", "energy", default=None, metavar="BUDGET", help="Energy budget per inference, e.g. 20mJ, 0.02J.")
-@click.option("--latency", "latency", default=None, metavar="BUDGET", help="Latency budget, e.g. 5ms, 5000us.")
+@click.option("--energy", "energy", multiple=True, metavar="BUDGET",
+              help="Energy budget per inference, e.g. 20mJ, 0.02J (units are case-sensitive: mJ, J, uJ).")
+@click.option("--latency", "latency", multiple=True, metavar="BUDGET",
+              help="Latency budget, e.g. 5ms, 5000us (units: ms, s, us; quote it with a space: \"5 ms\").")
 @click.option("--space", default="nb201", show_default=True, help="Search space.")
 @click.option("--dataset", default="cifar100", show_default=True, help="Dataset the networks are built for.")
 @click.option("--proxy", default="az_nas", show_default=True,
@@ -26,7 +28,9 @@ import click
 @click.option("--algorithm", default="nsga2", show_default=True,
               help="nsga2, nsga3, agemoea, smsemoa, random, or exhaustive (every isomorphism class).")
 @click.option("--pop-size", default=50, show_default=True, type=int, help="Population size.")
-@click.option("--resume", is_flag=True, help="Continue the killed run in --out from its archive.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its archive (refused if it had other settings).")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out (else refused).")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="Processes scoring architectures that are neither archived nor precomputed.")
 @click.option("--batch-size", default=None, type=int,
@@ -35,12 +39,14 @@ import click
 @click.option("--proxy-seed", default=0, show_default=True, type=int, help="Seed of the proxy's weights and inputs.")
 @click.option("--no-shipped-scores", is_flag=True,
               help="Score every architecture live instead of reading the package's precomputed table.")
+@click.option("--keep-degenerate", is_flag=True,
+              help="Allow cells whose output ignores the input (no path from input to output) on the front.")
 @click.option("--archive", default=None, metavar="FILE", help="Evaluation archive [default: OUT/archive.sqlite].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def pareto_cmd(device: str, energy: str | None, latency: str | None, space: str, dataset: str, proxy: str,
-               evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str, pop_size: int,
-               resume: bool, workers: int, batch_size: int | None, proxy_seed: int, no_shipped_scores: bool,
-               archive: str | None, quiet: bool) -> None:
+def pareto_cmd(device: str, energy: tuple[str, ...], latency: tuple[str, ...], space: str, dataset: str,
+               proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
+               pop_size: int, resume: bool, overwrite: bool, workers: int, batch_size: int | None, proxy_seed: int,
+               no_shipped_scores: bool, keep_degenerate: bool, archive: str | None, quiet: bool) -> None:
     """Search the space for the networks with the best proxy score per unit of hardware cost.
 
     Objectives: maximise the zero-cost proxy score, minimise each budgeted cost (every cost
@@ -50,6 +56,7 @@ def pareto_cmd(device: str, energy: str | None, latency: str | None, space: str,
     \b
     Writes to --out: pareto.csv, pareto.json, all_evaluated.csv, pareto.png, run.json,
     archive.sqlite (evaluations, for reruns and --resume) and onnx/ with --export-onnx.
+    A folder that already holds a run needs --resume (same settings) or --overwrite.
 
     \b
     Examples:
@@ -58,46 +65,72 @@ def pareto_cmd(device: str, energy: str | None, latency: str | None, space: str,
     """
     from rich.console import Console
 
-    from hwnas.api import pareto
+    from hwnas.api import _pareto
     from hwnas.devices.registry import get_device
+    from hwnas.errors import HwnasUsageError
 
+    if out is not None and not out.strip():
+        raise HwnasUsageError("--out is empty; give a folder, or leave --out out for runs/pareto-DEVICE")
     dev = get_device(device)
-    out_dir = Path(out) if out else Path("runs") / f"pareto-{dev.name}"
+    out_dir = Path(out) if out is not None else Path("runs") / f"pareto-{dev.name}"
     console = Console(stderr=True)
-    result = pareto(device=dev.name, energy=energy, latency=latency, space=space, dataset=dataset, proxy=proxy,
-                    evaluations=evaluations, seed=seed, out=out_dir, export_onnx=export_onnx, algorithm=algorithm,
-                    pop_size=pop_size, resume=resume, workers=workers, batch_size=batch_size,
-                    proxy_seed=proxy_seed, shipped_scores=not no_shipped_scores, archive=archive,
-                    progress=not quiet, command=shlex.join(["hwnas", *sys.argv[1:]]), console=console)
+    result = _pareto(dict(device=dev.name, energy=energy, latency=latency, energy_mj=None, latency_ms=None,
+                          space=space, dataset=dataset, proxy=proxy, evaluations=evaluations, seed=seed,
+                          out=out_dir, export_onnx=export_onnx, algorithm=algorithm, pop_size=pop_size,
+                          resume=resume, overwrite=overwrite, workers=workers, batch_size=batch_size,
+                          proxy_seed=proxy_seed, shipped_scores=not no_shipped_scores,
+                          keep_degenerate=keep_degenerate, archive=archive, objectives=(), progress=not quiet,
+                          command=shlex.join(["hwnas", *sys.argv[1:]]), console=console), style="cli")
     print_front(result)
+
+
+SOURCE_LETTER = {"measured": "m", "predicted": "p", "estimated": "e"}
+
+
+def source_mark(label: str) -> str:
+    """``m`` / ``p`` / ``e`` for measured / predicted / estimated, ``x`` appended when extrapolated."""
+    kind = label.split(",")[0].strip()
+    return SOURCE_LETTER.get(kind, "?") + ("x" if "extrapolated" in label else "")
 
 
 def print_front(result, limit: int = 15) -> None:
     """The front as a compact table, then where the artefacts are."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     run, front = result.run, result.front
     budgets = ", ".join(f"{b['metric']} <= {b['limit']:g} {b['unit']}" for b in run["budgets"]) or "none"
-    table = Table(title=f"Pareto front: {run['space']} / {run['dataset']} on {run['device']} "
-                        f"(budget: {budgets}; proxy: {'+'.join(run['proxy'])})")
+    table = Table(title=escape(f"Pareto front: {run['space']} / {run['dataset']} on {run['device']} "
+                        f"(budget: {budgets}; proxy: {'+'.join(run['proxy'])})"))
     table.add_column("#", justify="right")
     table.add_column("arch", justify="right")
     table.add_column("score", justify="right")
     metrics = [k for k in front.columns if k.endswith(("_ms", "_mJ")) and not k.startswith("score")]
+    reference = set(run.get("reference_costs") or {})
     for m in metrics:
         name, unit = m.rsplit("_", 1)
-        table.add_column(f"{name} [{unit}]", justify="right")
+        table.add_column(f"{name} ({unit})" + ("*" if name in reference else ""), justify="right")
     table.add_column("cell")
+    marks: set[str] = set()
     for _, row in front.head(limit).iterrows():
         cells = [str(row["rank"]), str(row["arch_index"]), f"{row['score']:.4g}"]
         for m in metrics:
-            src = row[m.rsplit("_", 1)[0] + "_source"]
-            cells.append(f"{row[m]:.3f}" + ("" if src == "measured" else f" ({src[:4]}.)"))
-        cells.append(row["arch"])
+            mark = source_mark(str(row[m.rsplit("_", 1)[0] + "_source"]))
+            marks.update(mark)
+            cells.append(f"{row[m]:.3f} {mark}")
+        cells.append(escape(str(row["arch"])))
         table.add_row(*cells)
     console = Console()
     console.print(table)
+    legend = [f"{letter} {kind}" for kind, letter in SOURCE_LETTER.items() if letter in marks]
+    if "x" in marks:
+        legend.append("x extrapolated (outside the measured range or op-count envelope)")
+    if legend:
+        console.print("cost sources: " + ", ".join(legend), soft_wrap=True, markup=False)
+    for name in sorted(reference):
+        console.print(f"* {name}: shown because the energy rests on it (energy estimates are derived from it); "
+                      f"not an objective", soft_wrap=True, markup=False)
     if len(front) > limit:
         console.print(f"... {len(front) - limit} more in {result.paths['pareto_csv']}")
     s = run["scoring"]
@@ -106,14 +139,24 @@ def print_front(result, limit: int = 15) -> None:
                   f"{run['feasible_evaluated']} within budget, front of {run['front_size']}; "
                   f"{run['timings']['total_s']:.1f} s")
     notes = []
-    for metric, info in run["cost_sources"].items():
+    for metric, info in [*run["cost_sources"].items(), *(run.get("reference_costs") or {}).items()]:
         kinds = ", ".join(f"{n:,} {k}" for k, n in info["counts"].items() if n)
         notes.append(f"{metric}: {kinds} (of the whole space)")
         for k, label in info["provenance"].items():
             if k != "measured":
                 notes.append(f"  {label}" if label.startswith(k) else f"  {k}: {label}")
     for n in notes:
-        console.print(n, soft_wrap=True)
-    console.print(f"wrote {Path(result.paths['pareto_csv']).parent}/: "
-                  + ", ".join(sorted(Path(p).name for k, p in result.paths.items() if not k.startswith("onnx_")))
-                  + (f" and {len(run['onnx_exports'])} ONNX files in onnx/" if run.get("onnx_exports") else ""))
+        console.print(n, soft_wrap=True, markup=False)
+    if run.get("evaluations_note"):
+        console.print(f"note: {run['evaluations_note']}", soft_wrap=True, markup=False)
+    excluded = run.get("excluded_evaluated") or {}
+    if excluded:
+        console.print("kept off the front: " + ", ".join(f"{why}: {n}" for why, n in excluded.items())
+                      + "; see the 'excluded' column of all_evaluated.csv", soft_wrap=True, markup=False)
+    out = Path(result.paths["pareto_csv"]).parent
+    archive = Path(result.paths["archive"])
+    names = sorted(Path(p).name for k, p in result.paths.items()
+                   if not k.startswith("onnx_") and (k != "archive" or archive.parent == out))
+    console.print(f"wrote {out}/: " + ", ".join(names)
+                  + (f" and {len(run['onnx_exports'])} ONNX files in onnx/" if run.get("onnx_exports") else "")
+                  + ("" if archive.parent == out else f"; archive: {archive}"), soft_wrap=True, markup=False)
