@@ -216,7 +216,8 @@ def _pareto(args: dict, style: str = "python"):
     for p in ("resume", "overwrite", "shipped_scores", "keep_degenerate", "progress"):
         _check_bool(a[p], p, name)
     if a["resume"] and a["overwrite"]:
-        raise HwnasUsageError(f"give {name('resume').rstrip('=')} or {name('overwrite').rstrip('=')}, not both")
+        both = ("resume=True or overwrite=True" if style == "python" else "--resume or --overwrite")
+        raise HwnasUsageError(f"give {both}, not both: resume continues the run in the folder, overwrite replaces it")
     out = _check_path(a["out"], "out", name)
     archive = _check_path(a["archive"], "archive", name)
     objectives = a["objectives"]

@@ -113,6 +113,10 @@ def _register_commands() -> None:
     from hwnas.commands.pareto import pareto_cmd
     from hwnas.commands.predictors import predictors_group
 
+    # a seed numpy cannot take (negative, >= 2**32) is a usage error before any work
+    for param in eval_group.commands["proxies"].params:
+        if param.name == "seed":
+            param.type = click.IntRange(0, 2**32 - 1)
     cli.add_command(devices_cmd)
     cli.add_command(data_group)
     cli.add_command(eval_group)

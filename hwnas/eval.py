@@ -63,18 +63,30 @@ def canonical_dataset(dataset: str, space: str = "nb201") -> str:
 @lru_cache(maxsize=None)
 def _ground_truth(dataset: str, path: str) -> np.ndarray:
     column = GROUND_TRUTH_COLUMNS[dataset]
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or column not in reader.fieldnames or "nb201_index" not in reader.fieldnames:
-            raise HwnasUsageError(f"{path} has no columns nb201_index and {column}: is it NAS-Bench-201's accuracy.csv?")
-        values = np.full(NB201_SIZE, np.nan)
-        seen = np.zeros(NB201_SIZE, dtype=bool)
-        for row in reader:
-            index = int(row["nb201_index"])
-            if not 0 <= index < NB201_SIZE or seen[index]:
-                raise HwnasUsageError(f"{path}: nb201_index {index} is out of range or repeated")
-            seen[index] = True
-            values[index] = float(row[column])
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or column not in reader.fieldnames or "nb201_index" not in reader.fieldnames:
+                raise HwnasUsageError(f"{path} has no columns nb201_index and {column}: "
+                                      f"is it NAS-Bench-201's accuracy.csv?")
+            values = np.full(NB201_SIZE, np.nan)
+            seen = np.zeros(NB201_SIZE, dtype=bool)
+            for row in reader:
+                index = int(row["nb201_index"])
+                if not 0 <= index < NB201_SIZE or seen[index]:
+                    raise HwnasUsageError(f"{path}: nb201_index {index} is out of range or repeated")
+                seen[index] = True
+                values[index] = float(row[column])
+    except UnicodeDecodeError:
+        raise HwnasUsageError(f"{path} is not a text (UTF-8) CSV file: is it NAS-Bench-201's accuracy.csv? "
+                              f"(replace it from the data folder)") from None
+    except (ValueError, TypeError, csv.Error) as exc:
+        if isinstance(exc, HwnasUsageError):
+            raise
+        raise HwnasUsageError(f"{path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())}); "
+                              f"replace it from the data folder") from None
+    except OSError as exc:
+        raise HwnasUsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not seen.all() or not np.all(np.isfinite(values)):
         raise HwnasUsageError(f"{path} does not hold a finite {column} for all {NB201_SIZE:,} architectures")
     values.setflags(write=False)
@@ -102,8 +114,16 @@ def fixed_sample(n: int, seed: int) -> list[int]:
     15625, n, replace=False)`` -- the sample of the AZ-NAS reference figures."""
     if not 1 <= int(n) <= NB201_SIZE:
         raise HwnasUsageError(f"sample size must be in 1..{NB201_SIZE}, got {n}")
+    check_seed(seed)
     chosen = np.random.default_rng(int(seed)).choice(NB201_SIZE, int(n), replace=False)
     return sorted(int(i) for i in chosen)
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` as an int in 0..2**32-1 (what numpy's generators take); a usage error otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
+        raise HwnasUsageError(f"{name} must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
+    return int(seed)
 
 
 def version_tag() -> str:
@@ -159,6 +179,30 @@ CREATE TABLE IF NOT EXISTS scores (
 """
 
 
+def _check_cache_path(path: Path) -> None:
+    """A usage error, creating nothing, when the cache file ``path`` cannot be created: a folder
+    at its place, a file where a parent folder should be, a read-only or virtual file system."""
+    import tempfile
+
+    if path.is_dir():
+        raise HwnasUsageError(f"cannot use {path} as a score cache: it is a folder; pass a file path to --cache")
+    base = path.parent.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise HwnasUsageError(f"cannot use {path} as a score cache: {base} is a file, not a folder; "
+                              f"pass another --cache path")
+    if path.exists():
+        return  # open_sqlite judges the file itself
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hwnas-probe.", dir=base)
+    except OSError as exc:
+        raise HwnasUsageError(f"cannot use {path} as a score cache: {exc.strerror or exc} in {base}; "
+                              f"pass another --cache path") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
 class ScoreCache:
     """Proxy scores on disk (SQLite, standard library), one row per (space, arch index, dataset,
     score column, seed, batch size, hwnas major.minor, device).
@@ -179,7 +223,13 @@ class ScoreCache:
         from hwnas.storage import open_sqlite
 
         self.path = str(path)
-        self._db = open_sqlite(self.path, _SCHEMA, "as a score cache; pass another --cache path")
+        if self.path != ":memory:":
+            _check_cache_path(Path(self.path))
+        try:
+            self._db = open_sqlite(self.path, _SCHEMA, "as a score cache; pass another --cache path")
+        except OSError as exc:
+            raise HwnasUsageError(f"cannot use {self.path} as a score cache ({exc.strerror or exc}); "
+                                  f"pass another --cache path") from None
 
     def close(self) -> None:
         self._db.close()
@@ -413,6 +463,7 @@ def evaluate_proxies(
         raise HwnasUsageError(f"proxy evaluation needs ground-truth accuracy, which exists only for nb201, not {space!r}")
     space = "nb201"
     device = _check_device(device)
+    check_seed(seed)
     if int(batch_size) < 1:
         raise HwnasUsageError(f"batch size must be at least 1, got {batch_size}")
     request = parse_request(names, aggregates)
