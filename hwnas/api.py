@@ -115,7 +115,10 @@ def _check_text(value: object, param: str, name, optional: bool = False) -> "str
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise HwnasUsageError(f"{_shown(name(param), value)}: give a non-empty name")
+        n = name(param)
+        shown = f"{n}{value!r}" if n.endswith("=") else f"{n} {value!r}"
+        raise HwnasUsageError(f"{shown}: give a name" + (f" (see `hwnas {param}s`)" if param in ("device", "proxy")
+                                                          else ""))
     return value.strip()
 
 

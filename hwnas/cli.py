@@ -114,9 +114,10 @@ def _register_commands() -> None:
     from hwnas.commands.predictors import predictors_group
 
     # a seed numpy cannot take (negative, >= 2**32) is a usage error before any work
-    for param in eval_group.commands["proxies"].params:
-        if param.name == "seed":
-            param.type = click.IntRange(0, 2**32 - 1)
+    for command in (eval_group.commands["proxies"], predictors_group.commands.get("train")):
+        for param in getattr(command, "params", ()):
+            if param.name == "seed":
+                param.type = click.IntRange(0, 2**32 - 1)
     cli.add_command(devices_cmd)
     cli.add_command(data_group)
     cli.add_command(eval_group)

@@ -186,6 +186,8 @@ def check_writable_folder(path: Path, what: str) -> None:
 
 def check_writable_file(path: Path, what: str) -> None:
     """A usage error when file ``path`` cannot be created or written (see `check_writable_folder`)."""
+    from hwnas.export import probe_writable
+
     if path.is_dir():
         raise HwnasUsageError(f"{what} {str(path)!r} is a folder; give a file")
     base = _nearest_existing(path.parent if str(path.parent) else Path("."))
