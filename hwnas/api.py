@@ -111,13 +111,16 @@ def _check_bool(value: object, param: str, name) -> bool:
     return value
 
 
+_LISTS = {"device": "devices", "proxy": "proxies", "space": "spaces"}
+
+
 def _check_text(value: object, param: str, name, optional: bool = False) -> "str | None":
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value.strip():
         n = name(param)
         shown = f"{n}{value!r}" if n.endswith("=") else f"{n} {value!r}"
-        raise HwnasUsageError(f"{shown}: give a name" + (f" (see `hwnas {param}s`)" if param in ("device", "proxy")
+        raise HwnasUsageError(f"{shown}: give a name" + (f" (see `hwnas {_LISTS[param]}`)" if param in _LISTS
                                                           else ""))
     return value.strip()
 
