@@ -235,7 +235,7 @@ def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, set
                      f"{_fmt_setting(settings[k])}" for k in settings if k in old and old[k] != settings[k]]
             if diffs:
                 raise HwnasUsageError(f"{out} holds a run with other settings ({'; '.join(diffs)}); rerun with the "
-                                      f"same settings, or use another {config.name('out').rstrip('=')}")
+                                      f"same settings, or use another {config.name('out')}")
     elif run_json.exists() and not config.overwrite:
         if config.style == "python":
             raise HwnasUsageError(f"{out} already holds a run (run.json); pass resume=True to continue it, "
