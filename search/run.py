@@ -355,11 +355,13 @@ def _evaluations_note(config: SearchConfig, algorithm: str, evaluated: int, n_cl
         return None
     flag = config.name("evaluations")
     asked = f"{flag}{config.evaluations}" if flag.endswith("=") else f"{flag} {config.evaluations:,}"
+    every = "algorithm='exhaustive'" if config.style == "python" else "--algorithm exhaustive"
     if config.evaluations > n_classes:
         return (f"{asked} is more than the {n_classes:,} isomorphism classes of {space}; "
                 f"{evaluated:,} distinct classes were evaluated" + ("" if evaluated == n_classes else
-                                                                   " before the algorithm stopped finding new ones"))
-    return f"{asked}: the algorithm stopped finding new architectures after {evaluated:,}"
+                                                                   " before the algorithm stopped finding new ones")
+                + f"; {every} evaluates all {n_classes:,}")
+    return f"{asked}: the algorithm stopped finding new architectures after {evaluated:,}; {every} evaluates all"
 
 
 def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool, console,
