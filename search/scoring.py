@@ -3,9 +3,10 @@
 `ProxyScorer.evaluate(indices)` returns the score columns of each architecture (its canonical
 representative is what gets scored), computing only what neither the archive nor the package's
 precomputed table holds, optionally across a process pool (one torch thread per worker), and
-archiving each result as soon as it is computed (one transaction per evaluation). `objective(columns)` turns the columns of all
-architectures evaluated so far into one "larger is better" score: the column itself for a
-single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) over the evaluated set
+archiving each result as soon as it is computed (one transaction per evaluation, so an
+interrupt loses at most the evaluations still running). `objective(columns)` turns the columns
+of all architectures evaluated so far into one "larger is better" score: the column itself for
+a single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) over the evaluated set
 otherwise.
 """
 

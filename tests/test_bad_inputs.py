@@ -229,10 +229,13 @@ case("data-truncated", ["data", "add-hwnasbench", "tr.pickle"],
 # --- predictors, devices, the command tree -------------------------------------------------------------
 for cid, extra in [
     ("device", ["--device", "nope"]), ("metric", ["--device", "raspi4", "--metric", "power"]),
-    ("model", ["--device", "raspi4", "--model", "nope"]), ("train-size-zero", ["--device", "raspi4", "--train-size", "0"]),
+    ("model", ["--device", "raspi4", "--model", "nope"]),
+    ("train-size-zero", ["--device", "raspi4", "--train-size", "0"]),
     ("train-size-huge", ["--device", "raspi4", "--train-size", "99999"]),
-    ("set-no-equals", ["--device", "raspi4", "--set", "bad"]), ("set-unknown", ["--device", "raspi4", "--set", "nope=1"]),
-    ("workers-zero", ["--device", "raspi4", "--workers", "0"]), ("test-size-zero", ["--device", "raspi4", "--test-size", "0"]),
+    ("set-no-equals", ["--device", "raspi4", "--set", "bad"]),
+    ("set-unknown", ["--device", "raspi4", "--set", "nope=1"]),
+    ("workers-zero", ["--device", "raspi4", "--workers", "0"]),
+    ("test-size-zero", ["--device", "raspi4", "--test-size", "0"]),
     ("seed-negative", ["--device", "raspi4", "--seed", "-1"]), ("missing-device", []),
 ]:
     case(f"predictors-train-{cid}", ["predictors", "train", *extra])

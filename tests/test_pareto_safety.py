@@ -247,7 +247,8 @@ def test_energy_run_carries_latency_for_reference(tmp_path, capsys, monkeypatch)
 # --- 7. budgets: case-sensitive units, finite amounts, one flag each ----------------------------------
 @pytest.mark.parametrize("text,metric,needle", [
     ("20MJ", "energy", "megajoules"), ("5Ms", "latency", "megaseconds"), ("20mj", "energy", "did you mean mJ"),
-    ("1e400mJ", "energy", "not finite"), ("5 ns", "latency", "unknown unit"), ("5ms", "energy", "is a latency, not an energy"),
+    ("1e400mJ", "energy", "not finite"), ("5 ns", "latency", "unknown unit"),
+    ("5ms", "energy", "is a latency, not an energy"),
     ("20mJ", "latency", "is an energy, not a latency"),
 ])
 def test_budget_units_are_strict(text, metric, needle):
