@@ -231,8 +231,11 @@ def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, set
             except (OSError, ValueError, AttributeError, TypeError, KeyError) as exc:
                 raise HwnasUsageError(f"cannot resume from {run_json}: it is not a run record ({exc}); "
                                       f"use another {config.name('out').rstrip('=')}") from None
+            differ = [k for k in settings if k in old and old[k] != settings[k]]
+            if len(differ) > 1 and "proxy_setting" in differ:
+                differ.remove("proxy_setting")  # it follows from the others (dataset -> batch size, ...)
             diffs = [f"{k.replace('_', '-') if config.style == 'cli' else k}: {_fmt_setting(old[k])} vs "
-                     f"{_fmt_setting(settings[k])}" for k in settings if k in old and old[k] != settings[k]]
+                     f"{_fmt_setting(settings[k])}" for k in differ]
             if diffs:
                 raise HwnasUsageError(f"{out} holds a run with other settings ({'; '.join(diffs)}); rerun with the "
                                       f"same settings, or use another {config.name('out')}")
@@ -270,7 +273,8 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         check_writable_file(archive_path, config.name("archive").rstrip("="))
     space, dataset, dev, algorithm, tables, setting = _resolve(config)
     settings = config.settings() | {"device": dev.name, "space": space.name, "dataset": dataset,
-                                    "proxy": "+".join(setting.proxies), "proxy_setting": setting.tag,
+                                    "proxy": "+".join(setting.proxies), "batch_size": setting.batch_size,
+                                    "proxy_seed": setting.seed, "proxy_setting": setting.tag,
                                     "algorithm": algorithm, "objectives": [t.metric for t in tables]}
     _check_existing_run(config, out, archive_path, settings)
     members = cheapest_members(tables[0])
