@@ -275,6 +275,39 @@ for _name, _aliases, _kind, _desc in (
 ):
     _register(Device(_name, _aliases, _kind, _desc, LAT, None, NNMETER, _SUBSET))
 
+# --- HW-NAS-Bench-360 (Raspberry Pi 5 and a Pixel, several runtimes; measured energy) --------------
+HW360 = "HW-NAS-Bench-360 (2026)"
+_HW360_NOTE = ("only the 6,466 isomorphism-class representatives were measured (every member carries its "
+               "representative's value); degenerate cells (output ignores the input) run in ~0.003 ms")
+_HW360_ADD = "measured once the upstream results/dataset.parquet is registered (`hwnas data add-hw360`)"
+for _runtime, _desc, _shipped in (
+    ("litert", "LiteRT (TFLite) interpreter", True),
+    ("torchmobile", "PyTorch Mobile (.ptl)", True),
+    ("onnx", "onnxruntime", False),
+):
+    _aliases = tuple(f"{p}-{_runtime}" for p in ("raspi5", "rpi5", "raspberry-pi-5")) + (f"pi5_{_runtime}",)
+    if _runtime == "litert":
+        _aliases += ("pi5", "raspi5", "rpi5", "raspberry-pi-5")
+    _detail = ("CIFAR-100 input, batch 1; " + ("predicted by a shipped gp trained on the measured table; "
+               if _shipped else "no shipped predictor; ") + _HW360_ADD)
+    _register(Device(
+        f"pi5-{_runtime}", _aliases, "CPU",
+        f"Raspberry Pi 5, one Cortex-A76 core, {_desc}; energy measured on the PMIC rails (idle subtracted)",
+        LAT_EN, 1, HW360,
+        (Coverage("nb201", "latency", 0, _detail), Coverage("nb201", "energy", 0, _detail)),
+        _HW360_NOTE + "; values carry over to CIFAR-10 networks (only the classifier differs, 64x100 vs "
+        "64x10 MACs) but not to ImageNet16-120 (16x16 input, about a quarter of the FLOPs)",
+    ))
+for _runtime in ("litert", "onnx", "torchmobile"):
+    _register(Device(
+        f"hw360-pixel-{_runtime}", (f"pixel_{_runtime}",), "phone",
+        f"the Pixel phone of HW-NAS-Bench-360, {_runtime}" + (" (NPU delegate)" if _runtime == "litert" else ""),
+        LAT_EN, 1, HW360,
+        (Coverage("nb201", "latency", 0, "CIFAR-100 input; " + _HW360_ADD),
+         Coverage("nb201", "energy", 0, "CIFAR-100 input; " + _HW360_ADD)),
+        _HW360_NOTE + "; no data ships with hwnas",
+    ))
+
 # --- this machine -------------------------------------------------------------------------------
 _register(Device(
     "local", ("this", "localhost"), "CPU", "this machine, profiled live with onnxruntime (later issue)", LAT, 1,

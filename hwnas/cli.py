@@ -108,7 +108,8 @@ def export_cmd(space: str, arch: str, dataset: str, output: str, opset: int, see
 
 
 def _register_commands() -> None:
-    from hwnas.commands.devices import data_group, devices_cmd
+    from hwnas.commands.data import data_group
+    from hwnas.commands.devices import devices_cmd
     from hwnas.commands.eval_proxies import eval_group
     from hwnas.commands.pareto import pareto_cmd
     from hwnas.commands.predictors import predictors_group

@@ -2,7 +2,8 @@
 
 Kernel: ``signal**2 * exp(-0.5 * sum_d ((x_d - x'_d) / lengthscale_d)**2) + noise**2 * [x == x']``,
 an RBF with one lengthscale per one-hot input (ARD), so the model learns which edge/op choices
-move the cost and how they interact; the target is the standardised **log-cost** (relative
+move the cost and how they interact (``cost_features``: two more inputs, log FLOPs and log params
+standardised on the training architectures; the Raspberry Pi 5 predictors use them); the target is the standardised **log-cost** (relative
 error, as in `mlp`). The lengthscales, signal and noise maximise the log marginal likelihood
 (L-BFGS-B from a fixed start, so a fit is a function of the data), on at most ``max_train``
 training architectures (a seeded random subset when there are more: the exact GP costs
@@ -66,7 +67,7 @@ def negative_log_marginal_likelihood(theta: np.ndarray, x: np.ndarray, y: np.nda
 class GPPredictor(Predictor):
     description = "Gaussian process on the one-hot encoding (ARD RBF kernel, log-cost, max. marginal likelihood)"
     inputs = "one-hot genotype"
-    defaults = {"max_train": 2000, "max_iter": 200, "lengthscale": 3.0, "noise": 0.1}
+    defaults = {"max_train": 2000, "max_iter": 200, "lengthscale": 3.0, "noise": 0.1, "cost_features": False}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -79,7 +80,7 @@ class GPPredictor(Predictor):
     def _fit(self, archs, targets) -> None:
         from scipy.optimize import minimize
 
-        x = onehot(self.space, archs).astype(np.float64)
+        x = self._inputs(archs, fit=True)
         logy = np.log(targets)
         limit = int(self.hparams["max_train"])
         if len(x) > limit:  # the exact GP is cubic in n: a seeded subset
@@ -100,6 +101,19 @@ class GPPredictor(Predictor):
         self.x_train = x
         self._solve(y)
 
+    def _inputs(self, archs, fit: bool = False) -> np.ndarray:
+        """One-hot genotype, plus (``cost_features``) log FLOPs and log params standardised with
+        the training architectures' mean and standard deviation."""
+        x = onehot(self.space, archs).astype(np.float64)
+        if not self.hparams["cost_features"]:
+            return x
+        from hwnas.predictors.encoding import flops_params
+
+        logc = np.log(np.maximum(flops_params(self.space, archs, self.dataset), 1e-12))
+        if fit:
+            self.feat_norm = np.stack([logc.mean(0), logc.std(0) + 1e-12])
+        return np.hstack([x, (logc - self.feat_norm[0]) / self.feat_norm[1]])
+
     def _solve(self, y: np.ndarray) -> None:
         import torch
 
@@ -109,13 +123,19 @@ class GPPredictor(Predictor):
 
     @property
     def lengthscales(self) -> np.ndarray:
-        """Fitted ARD lengthscale of each one-hot input (small = that choice matters)."""
+        """Fitted ARD lengthscale of each input (small = that choice matters)."""
         return np.exp(self.theta[:-2])
+
+    @property
+    def noise_std_log(self) -> float:
+        """The fitted white-noise standard deviation on the log-cost scale (0.05 = about 5 %): what
+        the marginal likelihood attributes to measurement noise rather than to the architecture."""
+        return float(np.exp(self.theta[-1]) * self.y_std)
 
     def _predict(self, archs) -> np.ndarray:
         import torch
 
-        x = torch.as_tensor(onehot(self.space, archs), dtype=torch.float64)
+        x = torch.as_tensor(self._inputs(archs), dtype=torch.float64)
         train, theta, dual = torch.as_tensor(self.x_train), torch.as_tensor(self.theta), torch.as_tensor(self.dual)
         out = np.empty(len(x))
         for s in range(0, len(x), 1024):  # [chunk, n_train] kernel blocks (a few MB each)
@@ -123,12 +143,18 @@ class GPPredictor(Predictor):
         return np.exp(out * self.y_std + self.y_mean)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"x_train": self.x_train.astype(np.uint8), "dual": self.dual, "theta": self.theta,
-                "y_norm": np.array([self.y_mean, self.y_std])}
+        state = {"x_train": self.x_train.astype(np.uint8), "dual": self.dual, "theta": self.theta,
+                 "y_norm": np.array([self.y_mean, self.y_std])}
+        if self.hparams["cost_features"]:
+            state["x_train"] = self.x_train
+            state["feat_norm"] = self.feat_norm
+        return state
 
     def _set_state(self, arrays) -> None:
         x = np.asarray(arrays["x_train"], dtype=np.float64)
-        d = onehot_size(self.space)
+        d = onehot_size(self.space) + (2 if self.hparams["cost_features"] else 0)
+        if self.hparams["cost_features"]:
+            self.feat_norm = np.asarray(arrays["feat_norm"], dtype=np.float64).reshape(2, 2)
         if x.ndim != 2 or x.shape[1] != d:
             raise ValueError(f"x_train has shape {x.shape}, expected (n, {d})")
         theta = np.asarray(arrays["theta"], dtype=np.float64)

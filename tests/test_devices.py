@@ -92,7 +92,7 @@ def test_records_are_consistent():
 
 def test_unknown_device_suggests_close_matches():
     with pytest.raises(HwnasUsageError) as err:
-        get_device("raspi5")
+        get_device("raspi6")
     msg = str(err.value)
     assert "\n" not in msg and "did you mean" in msg and "raspi4" in msg
     assert msg.endswith(f"({len(DEVICES.names())} known: see `hwnas devices`)")  # points to its list
@@ -125,7 +125,9 @@ def test_every_device_in_the_data_appears():
     for key in ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga"):  # HW-NAS-Bench's own names
         found.add(get_device(key).name)
     found.add("i7-7820x")  # nb201/latency_eagle_i7_7820x_ms.csv
-    assert found == set(DEVICES.names()) - {"local"}
+    found |= {"pi5-litert", "pi5-torchmobile"}  # pi5/pi5_litert_torchmobile_cifar100.csv
+    hw360_only = {"pi5-onnx", "hw360-pixel-litert", "hw360-pixel-onnx", "hw360-pixel-torchmobile"}  # add-hw360
+    assert found == set(DEVICES.names()) - {"local"} - hw360_only
 
 
 def _read_header(relative: str) -> tuple[list[str], None]:
@@ -367,7 +369,8 @@ def test_hwnasbench_reader_on_a_self_written_pickle(tmp_path, as_numpy, protocol
 
 
 def test_registered_hwnasbench_takes_precedence(tmp_path):
-    from hwnas.commands.devices import data_group, devices_cmd
+    from hwnas.commands.data import data_group
+    from hwnas.commands.devices import devices_cmd
 
     path = tmp_path / "HW-NAS-Bench-v1_0.pickle"
     path.write_bytes(pickle.dumps(_hwnasbench_layout(False)))

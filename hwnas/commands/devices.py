@@ -1,6 +1,6 @@
-"""`hwnas devices` (the device table) and `hwnas data add-hwnasbench PATH`.
+"""`hwnas devices`: the device table.
 
-Register with ``cli.add_command(devices_cmd)`` and ``cli.add_command(data_group)``. The work is
+Register with ``cli.add_command(devices_cmd)``. The work is
 done by `hwnas.devices`; this module parses, calls and prints.
 """
 
@@ -52,47 +52,3 @@ def devices_cmd(kind: str | None) -> None:
         nb = meta.get("nb201", {})
         console.print(f"HW-NAS-Bench pickle registered ({meta['source_name']}, {meta['registered_at']}): "
                       f"NB201 {', '.join(nb.get('datasets', [])) or 'none'}; its values take precedence.")
-
-
-@click.group("data", context_settings=CONTEXT)
-def data_group() -> None:
-    """Manage measurement data that hwnas cannot ship.
-
-    \b
-    Example:
-      hwnas data add-hwnasbench ~/Downloads/HW-NAS-Bench-v1_0.pickle
-    """
-
-
-@data_group.command("add-hwnasbench")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def add_hwnasbench_cmd(path: str) -> None:
-    """Register HW-NAS-Bench's own data file (HW-NAS-Bench-v1_0.pickle).
-
-    The file is read without running any code it names (only dicts, lists, numbers and numpy
-    arrays are accepted) and copied as npz + JSON into $HWNAS_HOME (default
-    ~/.local/share/hwnas). Its measurements then take precedence over the shipped tables: NB201
-    latency and energy on all six HW-NAS-Bench devices for CIFAR-10, CIFAR-100 and
-    ImageNet16-120, and the FBNet block table.
-
-    \b
-    Example:
-      hwnas data add-hwnasbench HW-NAS-Bench-v1_0.pickle
-    """
-    from hwnas.devices import register_hwnasbench
-    from hwnas.devices._tables import HWNASBENCH_DIR, user_data_dir
-
-    meta = register_hwnasbench(path)
-    nb = meta.get("nb201")
-    parts = []
-    if nb:
-        metrics = sorted({f"{c['device']} {c['metric']}" for c in nb["columns"]})
-        parts.append(f"NB201 {len(nb['datasets'])} dataset(s) x {len(metrics)} metrics, "
-                     f"{nb['archs_in_file']:,} archs")
-    fb = meta.get("fbnet")
-    if fb:
-        parts.append(f"FBNet block table {len(fb['metrics'])} metrics x {fb['blocks']} blocks")
-    click.echo(f"registered {meta['source_name']} (sha256 {meta['sha256'][:12]}): {'; '.join(parts)} "
-               f"-> {user_data_dir() / HWNASBENCH_DIR}")
-    if meta.get("ignored"):
-        click.echo(f"  ignored: {', '.join(meta['ignored'][:8])}{' ...' if len(meta['ignored']) > 8 else ''}")
