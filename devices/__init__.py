@@ -6,11 +6,13 @@
   from the shipped tables (`hwnas/_data/*_measured.npz`) or a registered HW-NAS-Bench pickle.
 * `fbnet`      -- FBNet cost from HW-NAS-Bench's per-block table (exact).
 * `hwnasbench` -- safe reader for `HW-NAS-Bench-v1_0.pickle` and `register_hwnasbench(path)`.
-
-Live profiling of this machine (`local`) comes later.
+* `hw360`      -- reader for HW-NAS-Bench-360's `dataset.parquet` and `register_hw360(path)`.
+* `costs`      -- `cost_table(space, device, metric)`: measured > predicted > estimated per arch.
+* `energy`     -- the NB201 energy estimate (power model x latency) and its validation.
 """
 
 from hwnas.devices.fbnet import fbnet_cost, fbnet_costs
+from hwnas.devices.hw360 import read_hw360, register_hw360, registered_hw360
 from hwnas.devices.hwnasbench import read_hwnasbench, register_hwnasbench, registered_hwnasbench
 from hwnas.devices.measured import (
     COST_SOURCES,
@@ -26,5 +28,6 @@ from hwnas.devices.registry import DEVICES, KINDS, METRIC_UNITS, Coverage, Devic
 __all__ = [
     "COST_SOURCES", "DEVICES", "KINDS", "METRIC_UNITS", "Cost", "Coverage", "Device", "all_devices",
     "devices_with_data", "failed_archs", "fbnet_archs", "fbnet_cost", "fbnet_costs", "get_device",
-    "measured_column", "measured_cost", "read_hwnasbench", "register_hwnasbench", "registered_hwnasbench",
+    "measured_column", "measured_cost", "read_hw360", "read_hwnasbench", "register_hw360", "register_hwnasbench", "registered_hw360",
+    "registered_hwnasbench",
 ]

@@ -20,6 +20,7 @@ NB201_TABLE = "nb201_measured"  # shipped: .npz + .json
 FBNET_TABLE = "fbnet_measured"
 FBNET_LUT = "fbnet_lut"
 HWNASBENCH_DIR = "hwnasbench"  # under the user data folder: nb201.npz, fbnet_lut.npz, provenance.json
+HW360_DIR = "hw360"  # under the user data folder: nb201.npz, provenance.json (`hwnas data add-hw360`)
 
 
 def user_data_dir() -> Path:
@@ -59,9 +60,10 @@ def _user(folder: str, name: str, root: str) -> tuple[dict[str, np.ndarray], dic
     return arrays, json.loads(meta.read_text())
 
 
-def registered(name: str) -> tuple[dict[str, np.ndarray], dict] | None:
-    """(arrays, provenance) of a registered HW-NAS-Bench table (``nb201`` or ``fbnet_lut``), or None."""
-    return _user(HWNASBENCH_DIR, name, str(user_data_dir()))
+def registered(name: str, folder: str = HWNASBENCH_DIR) -> tuple[dict[str, np.ndarray], dict] | None:
+    """(arrays, provenance) of a registered table: HW-NAS-Bench's (``nb201`` or ``fbnet_lut``) or,
+    with ``folder=HW360_DIR``, HW-NAS-Bench-360's (``nb201``); None where nothing is registered."""
+    return _user(folder, name, str(user_data_dir()))
 
 
 def clear_cache() -> None:

@@ -82,6 +82,10 @@ def cost_table(space: str, device: str, metric: str = "latency") -> CostTable:
 def _nb201_table(device: str, metric: str) -> CostTable:
     dev = get_device(device)
     unit = dev.unit(metric)
+    from hwnas.devices.user import is_user_device
+
+    if is_user_device(dev.name):
+        return _user_table(dev, metric)
     values = measured_column("nb201", device, metric)
     codes = np.full(NB201_SIZE, SOURCE_CODES["measured"], dtype=np.int8)
     provenance: dict[str, str] = {}
@@ -89,45 +93,49 @@ def _nb201_table(device: str, metric: str) -> CostTable:
     if measured.any():
         provenance["measured"] = _measured_label(device, metric)
     missing = ~measured
-    if metric == "energy" and missing.any():
-        from hwnas.devices import energy
+    if missing.any():
+        from hwnas.predictors.pretrained import available_pretrained
 
-        if dev.name not in energy.ENERGY_DEVICES:
-            raise HwnasUsageError(
-                f"no nb201 energy for {dev.name!r}: nothing was measured and no estimate exists; "
-                f"devices with an nb201 energy estimate: {', '.join(energy.ENERGY_DEVICES)}"
-            )
-        latency = _nb201_table(device, "latency")
         idx = np.flatnonzero(missing)
-        values[idx] = energy.estimate_energy_mj("nb201", idx, latency.values[idx], dev.name)
-        codes[idx] = SOURCE_CODES["estimated"]
-        provenance["estimated"] = energy.energy_provenance(dev.name)
-    elif missing.any():
-        from hwnas.predictors.pretrained import available_pretrained, load_pretrained, pretrained_info
+        if (dev.name, metric) in available_pretrained("nb201"):
+            values[idx], provenance["predicted"] = _predict_shipped(dev.name, metric, idx)
+            codes[idx] = SOURCE_CODES["predicted"]
+        elif metric == "energy":
+            from hwnas.devices import energy
 
-        if (dev.name, metric) not in available_pretrained("nb201"):
+            if dev.name not in energy.ENERGY_DEVICES:
+                raise HwnasUsageError(
+                    f"no nb201 energy for {dev.name!r}: nothing was measured and no estimate exists; "
+                    f"devices with nb201 energy: {', '.join(_energy_devices())}"
+                )
+            latency = _nb201_table(device, "latency")
+            values[idx] = energy.estimate_energy_mj("nb201", idx, latency.values[idx], dev.name)
+            codes[idx] = SOURCE_CODES["estimated"]
+            provenance["estimated"] = energy.energy_provenance(dev.name)
+        else:
             have = sorted({d for d, m in available_pretrained("nb201") if m == metric})
             raise HwnasUsageError(
                 f"{dev.name!r} {metric} was measured for {int(measured.sum()):,} of {NB201_SIZE:,} nb201 "
                 f"archs and no pre-trained predictor covers the rest; fully measured or predicted devices: "
                 f"{', '.join(sorted(set(have) | set(_fully_measured(metric))))}"
             )
-        from hwnas.spaces import get_space
-
-        sp = get_space("nb201")
-        idx = np.flatnonzero(missing)
-        predictor = load_pretrained(dev.name, metric, "nb201")
-        values[idx] = predictor.predict([sp.arch_at(int(i)) for i in idx])
-        codes[idx] = SOURCE_CODES["predicted"]
-        info = pretrained_info(dev.name, metric, "nb201")
-        provenance["predicted"] = _predicted_label(info)
     failed = failed_archs("nb201", dev.name, metric)
     values[failed] = np.inf
     codes[failed] = SOURCE_CODES["measured"]
     extrapolated = extrapolation_mask(values, codes)
     for arr in (values, codes, extrapolated):
         arr.setflags(write=False)
-    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, "cifar10", extrapolated)
+    from hwnas.devices.measured import measured_input
+
+    source_input = measured_input("nb201", dev.name, metric) or _coverage_input(dev, metric)
+    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, source_input, extrapolated)
+
+
+def _coverage_input(dev, metric: str) -> str:
+    """The input the device's NB201 numbers were taken with, as its registry record states it
+    (``CIFAR-100 input; ...``); CIFAR-10, HW-NAS-Bench's input, where it says nothing."""
+    details = [c.detail for c in dev.coverage_of("nb201", metric)]
+    return "cifar100" if any(d.startswith("CIFAR-100") for d in details) else "cifar10"
 
 
 def nb201_op_counts() -> np.ndarray:
@@ -162,6 +170,52 @@ def extrapolation_mask(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     outside = ((counts < cmin) | (counts > cmax)).any(1)
     out = ~measured & np.isfinite(values) & ((values < lo) | (values > hi) | outside)
     return out
+
+
+def _user_table(dev, metric: str) -> CostTable:
+    """A user device: measured where the user measured, the few-shot adapter's prediction elsewhere;
+    extrapolated = predicted outside the measured values' range (the sources cover every arch)."""
+    from hwnas.devices.user import load_adapter
+
+    adapter, record = load_adapter(dev.name, metric)
+    values = adapter.predict(np.arange(NB201_SIZE)).astype(np.float64)
+    codes = np.full(NB201_SIZE, SOURCE_CODES["predicted"], dtype=np.int8)
+    idx = np.asarray(adapter.sample_indices, dtype=np.int64)
+    values[idx] = np.asarray(adapter.sample_values, dtype=np.float64)
+    codes[idx] = SOURCE_CODES["measured"]
+    loo = record.get("loo", {})
+    provenance = {"measured": f"your measurements {record.get('measurements', '?')} (sha256 "
+                              f"{str(record.get('measurements_sha256', '?'))[:12]})",
+                  "predicted": f"few-shot adapter from {record['n_measurements']} of your measurements and "
+                               f"{len(adapter.sources)} fully measured devices; leave-one-out Spearman "
+                               f"{loo.get('spearman', float('nan')):.3f}, within +-10 % "
+                               f"{loo.get('acc10_pct', float('nan')):.1f} % (on your samples)"}
+    lo, hi = values[idx].min(), values[idx].max()
+    extrapolated = (codes == SOURCE_CODES["predicted"]) & ((values < lo) | (values > hi))
+    for arr in (values, codes, extrapolated):
+        arr.setflags(write=False)
+    return CostTable("nb201", dev.name, metric, dev.unit(metric), values, codes, provenance,
+                     str(record.get("dataset", "cifar100")), extrapolated)
+
+
+def _predict_shipped(device: str, metric: str, idx: np.ndarray) -> tuple[np.ndarray, str]:
+    """Predictions of the shipped pre-trained predictor for NB201 indices ``idx`` and its label."""
+    from hwnas.predictors.pretrained import load_pretrained, pretrained_info
+    from hwnas.spaces import get_space
+
+    sp = get_space("nb201")
+    predictor = load_pretrained(device, metric, "nb201")
+    values = predictor.predict([sp.arch_at(int(i)) for i in idx])
+    return values, _predicted_label(pretrained_info(device, metric, "nb201"))
+
+
+def _energy_devices() -> list[str]:
+    """Devices whose NB201 energy is measured, predicted or estimated."""
+    from hwnas.devices import energy
+    from hwnas.predictors.pretrained import available_pretrained
+
+    have = {d for d, m in available_pretrained("nb201") if m == "energy"} | set(energy.ENERGY_DEVICES)
+    return sorted(have | set(_fully_measured("energy")))
 
 
 def _measured_label(device: str, metric: str) -> str:

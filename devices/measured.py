@@ -133,6 +133,11 @@ def _user_label(meta: dict, dataset: str) -> str:
             f"registered {meta.get('registered_at', '?')}, sha256 {meta.get('sha256', '?')[:12]}; input: {dataset}")
 
 
+def _hw360_label(meta: dict, dataset: str) -> str:
+    return (f"HW-NAS-Bench-360's {meta.get('source_name', 'dataset.parquet')} (roldebijvank/HW-NAS-Bench-360), "
+            f"registered {meta.get('registered_at', '?')}, sha256 {meta.get('sha256', '?')[:12]}; input: {dataset}")
+
+
 def _columns(arrays: dict[str, np.ndarray]):
     for j, (dev, metric, ds) in enumerate(zip(arrays["col_device"], arrays["col_metric"], arrays["col_dataset"])):
         yield j, str(dev), str(metric), (str(ds) or None)
@@ -151,6 +156,11 @@ def _nb201_view_at(user_root: str) -> dict[tuple[str, str], list[_Column]]:
         arrays, meta = user
         for j, dev, metric, ds in _columns(arrays):
             view.setdefault((dev, metric), []).append(_Column(arrays["values"][:, j], ds, _user_label(meta, ds or "?")))
+    hw360 = _tables.registered("nb201", _tables.HW360_DIR)
+    if hw360 is not None:
+        arrays, meta = hw360
+        for j, dev, metric, ds in _columns(arrays):
+            view.setdefault((dev, metric), []).append(_Column(arrays["values"][:, j], ds, _hw360_label(meta, ds or "?")))
     arrays, meta = _tables.shipped(_tables.NB201_TABLE)
     for j, dev, metric, ds in _columns(arrays):
         rec = meta["columns"][j]
@@ -175,6 +185,28 @@ def _matches(column: _Column, dataset: str | None, default: str) -> bool:
     return column.dataset == dataset
 
 
+def _usable(columns: list[_Column], dataset: str | None, default: str) -> list[_Column]:
+    """The columns that answer for ``dataset``; with ``dataset=None`` those of the ``default`` input
+    (or unstated), else -- a device measured with one other input only, e.g. HW-NAS-Bench-360's
+    CIFAR-100 -- those of that input."""
+    chosen = [c for c in columns if _matches(c, dataset, default)]
+    if chosen or dataset is not None or not columns:
+        return chosen
+    first = columns[0].dataset
+    return [c for c in columns if c.dataset == first]
+
+
+def measured_input(space: str, device: "str | Device", metric: str = "latency") -> str | None:
+    """The input (dataset) that ``dataset=None`` lookups of (device, metric) return, or None where
+    nothing was measured or the source does not state it."""
+    dev = get_device(device)
+    if canonical_space(space) != "nb201":
+        return "cifar100"
+    cols = [c for c in _usable(_nb201_view().get((dev.name, dev.require_metric(metric)), []), None, "cifar10")
+            if np.isfinite(c.values).any()]
+    return cols[0].dataset if cols else None
+
+
 # --- public API -------------------------------------------------------------------------------------
 def measured_cost(space: str, arch_or_index, device: "str | Device", metric: str = "latency",
                   dataset: str | None = None) -> Cost | None:
@@ -188,8 +220,8 @@ def measured_cost(space: str, arch_or_index, device: "str | Device", metric: str
     if space == "nb201":
         index = nb201_index(arch_or_index)
         ds = _nb201_dataset(dataset)
-        for col in _nb201_view().get((dev.name, metric), []):
-            if _matches(col, ds, "cifar10") and np.isfinite(col.values[index]):
+        for col in _usable(_nb201_view().get((dev.name, metric), []), ds, "cifar10"):
+            if np.isfinite(col.values[index]):
                 return Cost(float(col.values[index]), dev.unit(metric), "measured", dev.name, metric, col.label,
                             col.dataset)
         return None
@@ -225,10 +257,9 @@ def measured_column(space: str, device: "str | Device", metric: str = "latency",
     if space == "nb201":
         ds = _nb201_dataset(dataset)
         out = np.full(15_625, np.nan)
-        for col in _nb201_view().get((dev.name, metric), []):
-            if _matches(col, ds, "cifar10"):
-                fill = np.isnan(out) & np.isfinite(col.values)
-                out[fill] = col.values[fill]
+        for col in _usable(_nb201_view().get((dev.name, metric), []), ds, "cifar10"):
+            fill = np.isnan(out) & np.isfinite(col.values)
+            out[fill] = col.values[fill]
         return out
     from hwnas.devices import fbnet
 

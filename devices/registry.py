@@ -124,12 +124,31 @@ def get_device(name: "str | Device") -> Device:
     """The device called ``name`` (or one of its aliases); unknown names get close matches."""
     if isinstance(name, Device):
         return name
-    return DEVICES.get(name)
+    try:
+        dev = DEVICES.get(name)
+        if dev.name == "local":  # this machine, once profiled and adapted (`hwnas pareto --device local`)
+            from hwnas.devices.user import user_devices
+
+            return user_devices().get("local", dev)
+        return dev
+    except HwnasUsageError:
+        from hwnas.devices.user import user_devices
+
+        found = user_devices().get(str(name).strip().lower())
+        if found is None:
+            raise
+        return found
 
 
 def all_devices() -> list[Device]:
-    """Every device, HW-NAS-Bench's six first, then HELP, Eagle, nn-Meter and `local`."""
-    return [DEVICES.get(n) for n in _ORDER]
+    """Every device, HW-NAS-Bench's six first, then HELP, Eagle, nn-Meter, HW-NAS-Bench-360, `local`
+    and the user's own devices (`hwnas predictors adapt`)."""
+    from hwnas.devices.user import user_devices
+
+    builtin = [DEVICES.get(n) for n in _ORDER]
+    if "local" in user_devices():
+        builtin = [user_devices()["local"] if d.name == "local" else d for d in builtin]
+    return builtin + [d for n, d in user_devices().items() if n != "local"]
 
 
 # ---------------------------------------------------------------------------------------------

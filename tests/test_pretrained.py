@@ -28,7 +28,9 @@ from hwnas.spaces import get_space
 
 SPACE = get_space("nb201")
 MIN_MEASURED = 300
-SHIPPED = available_pretrained("nb201")
+# Predictors built from the shipped measured tables (scripts/build_pretrained.py); the Raspberry Pi 5
+# ones are trained on data hwnas may not ship (scripts/build_pi5_predictors.py, tests/test_pi5.py).
+SHIPPED = [(d, m) for d, m in available_pretrained("nb201") if not d.startswith("pi5-")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -136,7 +138,7 @@ def test_device_without_a_shipped_predictor_names_the_ones_that_exist():
     with pytest.raises(HwnasUsageError) as exc:
         pretrained_info("jetson-tx2", "energy")  # no NB201 energy shipped
     text = _one_line(exc)
-    assert "energy predictor for device 'jetson-tx2'" in text and "latency (" in text
+    assert "energy predictor for device 'jetson-tx2'" in text and "pi5-litert" in text  # the ones that exist
 
 
 def _copy(folder, device="jetson-tx2", metric="latency"):

@@ -52,3 +52,33 @@ def add_hwnasbench_cmd(path: str) -> None:
                f"-> {user_data_dir() / HWNASBENCH_DIR}")
     if meta.get("ignored"):
         click.echo(f"  ignored: {', '.join(meta['ignored'][:8])}{' ...' if len(meta['ignored']) > 8 else ''}")
+
+
+@data_group.command("add-hw360")
+@click.argument("path", type=click.Path(dir_okay=False))
+def add_hw360_cmd(path: str) -> None:
+    """Register HW-NAS-Bench-360's results/dataset.parquet (Raspberry Pi 5 and Pixel).
+
+    Every (device, runtime, task) of the file is validated and copied as npz + JSON into
+    $HWNAS_HOME (default ~/.local/share/hwnas)/hw360. The Pi 5 and Pixel latency and energy of
+    NB201 CIFAR-100 networks then read as measured (without it, pi5-litert and pi5-torchmobile
+    are priced by predictors trained on that file). Needs pyarrow: pip install 'hwnas[hw360]'.
+
+    \b
+    Example:
+      hwnas data add-hw360 HW-NAS-Bench-360/results/dataset.parquet
+    """
+    from hwnas.devices._tables import HW360_DIR, user_data_dir
+    from hwnas.devices.hw360 import register_hw360
+
+    meta = register_hw360(path)
+    cols = meta["nb201"]["columns"]
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        groups.setdefault(f"{c['device']} ({c['dataset']})", []).append(f"{c['metric']} {c['archs']:,}")
+    click.echo(f"registered {meta['source_name']} (sha256 {meta['sha256'][:12]}, {meta['rows']:,} rows): "
+               f"{len(cols)} columns -> {user_data_dir() / HW360_DIR}")
+    for key, parts in groups.items():
+        click.echo(f"  {key}: {', '.join(parts)} archs")
+    if meta.get("ignored"):
+        click.echo(f"  ignored: {'; '.join(meta['ignored'][:6])}")
