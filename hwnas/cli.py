@@ -124,6 +124,7 @@ def _register_commands() -> None:
     cli.add_command(eval_group)
     cli.add_command(predictors_group)
     cli.add_command(pareto_cmd)
+    from hwnas.commands.profile import profile_cmd; cli.add_command(profile_cmd)  # noqa: E702
 
 
 _register_commands()
