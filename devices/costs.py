@@ -240,3 +240,43 @@ def _fully_measured(metric: str) -> list[str]:
 
     return [d for d in devices_with_data("nb201", metric)
             if np.isfinite(measured_column("nb201", d, metric)).all()]
+
+
+def predict_cost(space: str, archs, device: str, metric: str = "latency"):
+    """The (``device``, ``metric``) cost of ``archs`` as a pandas DataFrame with columns
+    ``arch_index, arch, value, unit, source, support`` (source: measured / predicted / estimated;
+    support: ``in_range``, or ``extrapolated`` where a predicted value lies outside the measured
+    values' range or its cell outside the measured cells' op-count envelope).
+
+    ``archs``: ``"all"``, an architecture spec (``"0-99,6111,sample:20"``, see `hwnas profile`), or an
+    iterable of indices, arch strings or `Arch`. Unknown device, metric or architecture: a
+    one-line `HwnasUsageError`."""
+    import pandas as pd
+
+    from hwnas.spaces import Arch, get_space
+
+    sp = get_space(space)
+    table = cost_table(sp.name, device, metric)
+    if isinstance(archs, str):
+        from hwnas.devices.profile import parse_arch_spec
+
+        indices = parse_arch_spec(sp.name, archs)
+    else:
+        indices = []
+        for a in archs:
+            if isinstance(a, Arch):
+                indices.append(sp.index(a))
+            elif isinstance(a, (int, np.integer)) and not isinstance(a, bool):
+                indices.append(sp.index(sp.arch_at(int(a))))
+            else:
+                indices.append(sp.index(sp.parse(str(a))))
+    idx = np.asarray(indices, dtype=np.int64)
+    ext = table.extrapolated[idx] if table.extrapolated is not None else np.zeros(idx.size, dtype=bool)
+    return pd.DataFrame({
+        "arch_index": idx,
+        "arch": [sp.to_str(sp.arch_at(int(i))) for i in idx],
+        "value": table.values[idx],
+        "unit": table.unit,
+        "source": [COST_SOURCES[int(c)] for c in table.source_codes[idx]],
+        "support": np.where(ext, "extrapolated", "in_range"),
+    })

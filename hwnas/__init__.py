@@ -20,4 +20,12 @@ def pareto(device: str, **kwargs):
     return _pareto(device, **kwargs)
 
 
-__all__ = ["__version__", "HwnasUsageError", "SPACES", "Arch", "Space", "get_space", "pareto"]
+def predict_cost(space: str, archs, device: str, metric: str = "latency"):
+    """`hwnas.devices.costs.predict_cost`: a DataFrame ``arch_index, arch, value, unit, source,
+    support`` of ``device``'s ``metric`` (ms / mJ) for ``archs`` (``"all"``, a spec or a list)."""
+    from hwnas.devices.costs import predict_cost as _predict_cost
+
+    return _predict_cost(space, archs, device, metric)
+
+
+__all__ = ["__version__", "HwnasUsageError", "SPACES", "Arch", "Space", "get_space", "pareto", "predict_cost"]

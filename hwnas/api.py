@@ -231,6 +231,15 @@ def _pareto(args: dict, style: str = "python"):
         raise HwnasUsageError(f"{_shown(name('objectives'), objectives)}: give a tuple of metric names, "
                               f"e.g. ('latency',)")
     dev = get_device(device)
+    local = dev.name == "local"
+    if local:  # this machine: profile an informative sample (cached), adapt, then search
+        from hwnas.devices.local import prepare_local
+        from hwnas.spaces import get_space
+
+        if get_space(a["space"]).name != "nb201":
+            raise HwnasUsageError(f"{name('device')}=local profiles nb201 networks only, not {a['space']!r}")
+        dev = get_device(prepare_local(get_space("nb201").dataset(a["dataset"]).name, progress=a["progress"],
+                                       console=a["console"]))
     config = SearchConfig(
         device=dev.name, budgets=budgets, space=a["space"], dataset=a["dataset"], proxy=a["proxy"],
         evaluations=evaluations, seed=seed, out=out if out is not None else Path("runs") / f"pareto-{dev.name}",
@@ -239,4 +248,26 @@ def _pareto(args: dict, style: str = "python"):
         shipped_scores=a["shipped_scores"], keep_degenerate=a["keep_degenerate"], archive=archive,
         objectives=tuple(objectives), command=a["command"], style=style,
     )
-    return run_search(config, progress=a["progress"], console=a["console"])
+    result = run_search(config, progress=a["progress"], console=a["console"])
+    if local and len(result.front) and "latency_ms" in result.front:
+        _check_local_front(result, a["progress"])
+    return result
+
+
+def _check_local_front(result, progress: bool, limit: int = 30) -> None:
+    """Time the (first ``limit``) front members live on this machine and record measured beside
+    predicted latency: ``front_measured.csv`` and ``run.json``'s ``local_check``."""
+    from hwnas.devices.local import check_front, summary
+    from hwnas.search.report import write_json
+    from hwnas.storage import atomic_write
+
+    front = result.front.head(limit)
+    frame = check_front(front["arch_index"].tolist(), front["latency_ms"].tolist(), result.run["dataset"],
+                        progress=progress)
+    path = result.config.out / "front_measured.csv"
+    text = frame.to_csv(index=False, float_format="%.6g")
+    atomic_write(path, lambda fh: fh.write(text.encode()))
+    result.paths["front_measured"] = path
+    result.run["local_check"] = {**summary(frame), "file": str(path),
+                                 "protocol": "onnxruntime on this machine, batch 1, as hwnas profile"}
+    write_json(result.paths["run"], result.run)

@@ -153,6 +153,12 @@ def print_front(result, limit: int = 15) -> None:
     if excluded:
         console.print("kept off the front: " + ", ".join(f"{why}: {n}" for why, n in excluded.items())
                       + "; see the 'excluded' column of all_evaluated.csv", soft_wrap=True, markup=False)
+    check = run.get("local_check")
+    if check:
+        rho = f"Spearman {check['spearman']:.3f}, " if check.get("spearman") is not None else ""
+        console.print(f"local: front timed live on this machine ({check['n']} networks): predicted vs measured "
+                      f"{rho}{check['within10_pct']:.0f} % within +-10 %; per network in front_measured.csv",
+                      soft_wrap=True, markup=False)
     out = Path(result.paths["pareto_csv"]).parent
     archive = Path(result.paths["archive"])
     names = sorted(Path(p).name for k, p in result.paths.items()

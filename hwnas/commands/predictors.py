@@ -203,3 +203,93 @@ def graphs_cmd(space: str, dataset: str, workers: int, limit: int | None, cache_
     nodes = sum(g.num_nodes for g in graphs)
     click.echo(f"{len(graphs):,} graphs of {sp.name}/{sp.dataset(dataset).name} ({nodes / max(1, len(graphs)):.0f} "
                f"nodes on average) in {cache_dir or default_cache_dir()}; {time.perf_counter() - start:.1f} s")
+
+
+@predictors_group.command("predict")
+@click.option("--device", required=True, help="Target device or alias (see `hwnas devices`), or your adapted device.")
+@click.option("--space", default="nb201", show_default=True, help="Search space.")
+@click.option("--archs", default="all", show_default=True,
+              help="all, or comma-separated indices, ranges (0-99), arch strings, sample:N.")
+@click.option("--metric", default="latency", show_default=True, help="latency (ms) or energy (mJ).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="CSV to write: arch_index, arch, value, unit, source, support (written atomically).")
+def predict_cmd(device: str, space: str, archs: str, metric: str, out: str) -> None:
+    """Write the device's cost of every requested architecture, and where it comes from.
+
+    source: measured (a table, a registered upstream file or your measurements), predicted (a
+    shipped or adapted predictor) or estimated (NB201 energy from FBNet block power); support:
+    in_range, or extrapolated where a prediction lies outside what was measured. The console
+    line quotes how well the predictor is known where it is used.
+
+    \b
+    Examples:
+      hwnas predictors predict --device pi5-litert --archs all --metric energy --out preds.csv
+      hwnas predictors predict --device jetson-tx2 --archs 0-99,6111 --out tx2.csv
+    """
+    from hwnas.devices.costs import cost_table, predict_cost
+    from hwnas.export import check_output_path
+    from hwnas.storage import atomic_write
+
+    target = check_output_path(out, probe=True)
+    frame = predict_cost(space, archs, device, metric)
+    text = frame.to_csv(index=False, float_format="%.6g")
+    atomic_write(target, lambda fh: fh.write(text.encode()))
+    counts = frame["source"].value_counts().to_dict()
+    ext = int((frame["support"] == "extrapolated").sum())
+    table = cost_table(space, device, metric)
+    click.echo(f"wrote {target}: {len(frame):,} archs of {table.device} {table.metric} ({table.unit}; "
+               f"{table.measured_input} input): " + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+               + (f" ({ext:,} extrapolated)" if ext else ""))
+    for source in counts:
+        if source in table.provenance:
+            click.echo(f"  {source}: {table.provenance[source]}")
+
+
+@predictors_group.command("adapt")
+@click.option("--measurements", required=True, type=click.Path(dir_okay=False),
+              help="CSV with columns arch (index, arch string or op ids) and latency_ms or energy_mj.")
+@click.option("--name", required=True, help="Name of your device (e.g. my-pi); usable as --device NAME afterwards.")
+@click.option("--metric", default=None, help="latency or energy (default: the cost column the CSV has).")
+@click.option("--space", default="nb201", show_default=True, help="Search space.")
+@click.option("--dataset", default="cifar100", show_default=True,
+              help="Input the measured networks were built for (FLOPs/params of that input are features).")
+@click.option("--kind", default="CPU", show_default=True,
+              help="Device kind: GPU, CPU, phone, accelerator, FPGA, simulator.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1), help="Seed.")
+def adapt_cmd(measurements: str, name: str, metric: str | None, space: str, dataset: str, kind: str,
+              seed: int) -> None:
+    """Learn a new device from 5 to a few hundred measured architectures.
+
+    The few-shot adapter predicts your device from the costs of every fully measured device
+    (27 devices x 15,625 NB201 networks), op counts and FLOPs/params, choosing its models by
+    leave-one-out on your samples. The device is saved in $HWNAS_HOME/devices/NAME (npz +
+    JSON, no pickles) and listed by `hwnas devices` as adapted from N measurements.
+
+    \b
+    Examples:
+      hwnas profile --space nb201 --dataset cifar100 --archs sample:20 --out m.csv
+      hwnas predictors adapt --measurements m.csv --name my-pc
+      hwnas pareto --device my-pc --latency 2ms
+    """
+    from hwnas.devices.registry import canonical_metric
+    from hwnas.devices.user import adapt_device, read_measurements
+    from hwnas.errors import HwnasUsageError
+    from hwnas.spaces import get_space
+
+    sp = get_space(space)
+    if sp.name != "nb201":
+        raise HwnasUsageError(f"adaptation exists for nb201 only, not {sp.name!r}")
+    ds = sp.dataset(dataset).name
+    kinds = {k.lower(): k for k in ("GPU", "CPU", "phone", "accelerator", "FPGA", "simulator")}
+    if kind.strip().lower() not in kinds:
+        raise HwnasUsageError(f"unknown device kind {kind!r}; use one of: {', '.join(kinds.values())}")
+    data = read_measurements(measurements, canonical_metric(metric) if metric else None, sp.name)
+    record = adapt_device(name, data, kinds[kind.strip().lower()], seed=seed, space=sp.name, dataset=ds)
+    loo = record.get("loo", {})
+    click.echo(f"adapted {record['device']} {record['metric']} ({record['unit']}) from {record['n_measurements']} "
+               f"measurements and {len(record['adapter'].get('sources', []))} fully measured devices")
+    if isinstance(loo.get("spearman"), (int, float)):
+        click.echo(f"  leave-one-out on your samples: Spearman {loo['spearman']:.3f}, within +-10 % "
+                   f"{loo.get('acc10_pct', float('nan')):.1f} %, MAPE {loo.get('mape_pct', float('nan')):.1f} %")
+    click.echo(f"  use it: hwnas pareto --device {record['device']} --{record['metric']} BUDGET; "
+               f"hwnas predictors predict --device {record['device']} --metric {record['metric']} --out preds.csv")
