@@ -163,10 +163,67 @@ def _front_json(state, front, run: dict) -> dict:
                                 "cost_sources", "seed", "algorithm")} | {"columns": columns, "front": costs}
 
 
+def score_axis_label(state, run: dict) -> str:
+    """The y-axis label: what the score is, and that higher is better."""
+    cols = list(state.columns)
+    proxy = "+".join(run["proxy"])
+    if len(cols) == 1:
+        return f"proxy score: {proxy} (higher = better)"
+    name = "AZ-NAS score" if list(run["proxy"]) == ["az_nas"] else f"{proxy} score"
+    return (f"{name} (higher = better)\nsum of log(rank / {state.n}) of its {len(cols)} components "
+            f"among the {state.n} evaluated; 0 = best in all")
+
+
+def place_labels(points: np.ndarray, sizes: "list[tuple[float, float]]", bounds: tuple[float, float, float, float],
+                 obstacles: "np.ndarray | None" = None, marker_px: float = 5.0) -> np.ndarray:
+    """Label offsets (display pixels, label centre minus point) that keep labels apart.
+
+    Greedy, adjustText-like: each point in turn takes the first candidate position (rings of
+    8 directions at growing distance) whose box overlaps no label placed so far, no marker
+    (``points`` and ``obstacles``, radius ``marker_px``) and stays inside ``bounds`` (x0, y0,
+    x1, y1); if none is free, the candidate with the least overlap. ``points`` [n, 2] and
+    ``sizes`` (width, height) are in display pixels."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    obst = pts if obstacles is None else np.vstack([pts, np.asarray(obstacles, dtype=float).reshape(-1, 2)])
+    directions = [(1, 1), (-1, 1), (1, -1), (-1, -1), (0, 1), (0, -1), (1, 0), (-1, 0)]
+    placed: list[tuple[float, float, float, float]] = []
+    offsets = np.zeros_like(pts)
+    x0b, y0b, x1b, y1b = bounds
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    for i, (px, py) in enumerate(pts):
+        w, h = sizes[i]
+        best, best_cost = None, np.inf
+        for radius in (9.0, 16.0, 26.0, 38.0, 52.0, 70.0):
+            for dx, dy in directions:
+                norm = np.hypot(dx, dy)
+                cx = px + dx / norm * (radius + w / 2 * abs(dx) / norm)
+                cy = py + dy / norm * (radius + h / 2 * abs(dy) / norm)
+                box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                cost = sum(overlap(box, q) for q in placed)
+                near = obst[(np.abs(obst[:, 0] - cx) < w / 2 + marker_px) & (np.abs(obst[:, 1] - cy) < h / 2 + marker_px)]
+                cost += 40.0 * len(near)
+                if box[0] < x0b or box[2] > x1b or box[1] < y0b or box[3] > y1b:
+                    cost += 1e4
+                cost += radius * 0.01  # prefer near
+                if cost < best_cost:
+                    best, best_cost = box, cost
+            if best_cost < 1.0:
+                break
+        placed.append(best)
+        offsets[i] = ((best[0] + best[2]) / 2 - px, (best[1] + best[3]) / 2 - py)
+    return offsets
+
+
 def plot_front(state, front_pos: np.ndarray, run: dict, path: "str | BinaryIO") -> None:
     """Proxy score against the first cost metric: every evaluated architecture (feasible /
-    infeasible), the front as a step line, the budget as a dashed line, the front labelled by
-    NAS-Bench-201 index (the 8 best-scoring members)."""
+    infeasible), the front as a step line, the budget as a dashed line, and every front member
+    numbered by its rank (the ``rank`` column of pareto.csv, ``#`` of the console table and
+    report.html), the numbers placed apart from each other with leader lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -176,33 +233,51 @@ def plot_front(state, front_pos: np.ndarray, run: dict, path: "str | BinaryIO") 
     x = state.cost_matrix(state.order)[:, 0]
     y = state.scores()
     feas = state.feasible(state.order)
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=120)
     finite = np.isfinite(x) & np.isfinite(y)
-    ax.scatter(x[finite & ~feas], y[finite & ~feas], s=10, c="#c8c8c8", label="over budget", zorder=1)
-    ax.scatter(x[finite & feas], y[finite & feas], s=12, c="#7fa7d1", label="within budget", zorder=2)
-    if front_pos.size:
-        fx, fy = x[front_pos], y[front_pos]
-        order = np.argsort(fx)
-        ax.step(fx[order], fy[order], where="post", c="#d62728", lw=1.2, zorder=3)
-        ax.scatter(fx, fy, s=36, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=4)
-        labelled = front_pos[:8]  # best scores first; alternate sides so neighbours do not overlap
-        for k, p in enumerate(labelled[np.argsort(x[labelled])]):
-            ax.annotate(f"#{int(state.member([state.order[p]])[0])}", (x[p], y[p]), textcoords="offset points",
-                        xytext=(-8, 8) if k % 2 else (6, -12), fontsize=7,
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+    over, within = finite & ~feas, finite & feas
+    ax.scatter(x[over], y[over], s=10, c="#d4d4d4", label="over budget" if over.any() else None, zorder=1)
+    ax.scatter(x[within], y[within], s=12, c="#9dbbdc", label="within budget" if state.budgets else "evaluated",
+               zorder=2)
     for b in state.budgets:
         if b.metric == t.metric:
             ax.axvline(b.limit, ls="--", c="k", lw=1, label=f"budget {b.limit:g} {b.unit}")
     kinds = sorted(k for k, n in t.counts().items() if n)
-    ax.set_xlabel(f"{t.metric} on {t.device} [{t.unit}] ({'/'.join(kinds)})")
-    proxy = "+".join(run["proxy"])
-    ax.set_ylabel(f"proxy score: {proxy}" + (" (Eq. 12 rank aggregate, higher = better)" if len(state.columns) > 1
-                                               else " (higher = better)"))
+    ax.set_xlabel(f"{t.metric} on {t.device} [{t.unit}] ({'/'.join(kinds)}; lower = better)")
+    ax.set_ylabel(score_axis_label(state, run), fontsize=9)
     others = [f"{c.metric} [{c.unit}]" for c in state.costs[1:]]
-    ax.set_title(f"{run['space']} / {run['dataset']} on {t.device}: {state.n} evaluated, front of {front_pos.size}"
+    ax.set_title(f"{run['space']} / {run['dataset']} on {t.device}: {state.n} evaluated, front of {front_pos.size}; "
+                 f"numbers = rank (#) in the front table"
                  + (f"\n(front is also non-dominated in {', '.join(others)})" if others else ""), fontsize=10)
     ax.grid(alpha=0.3)
+    fpos = np.asarray(front_pos, dtype=np.int64)
+    ok = np.isfinite(x[fpos]) & np.isfinite(y[fpos]) if fpos.size else np.zeros(0, dtype=bool)
+    if ok.any():
+        fx, fy = x[fpos], y[fpos]
+        order = np.argsort(fx[ok])
+        ax.step(fx[ok][order], fy[ok][order], where="post", c="#d62728", lw=1.2, zorder=3)
+        ax.scatter(fx[ok], fy[ok], s=30, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=4)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
+    if ok.any():
+        ax.set_xlim(ax.get_xlim())
+        ax.set_ylim(ax.get_ylim())
+        ranks = np.flatnonzero(ok) + 1  # rank k is front_pos[k - 1]
+        disp = ax.transData.transform(np.column_stack([fx[ok], fy[ok]]))
+        fontsize = 7 if ok.sum() <= 40 else 6
+        char_px = fontsize * fig.dpi / 72 * 0.62
+        sizes = [(char_px * len(str(r)) + 6, fontsize * fig.dpi / 72 + 5) for r in ranks]
+        bbox = ax.get_window_extent()
+        others_disp = ax.transData.transform(np.column_stack([x[finite], y[finite]]))
+        dense = others_disp[(others_disp[:, 0] >= bbox.x0) & (others_disp[:, 0] <= bbox.x1)]
+        offsets = place_labels(disp, sizes, (bbox.x0, bbox.y0, bbox.x1, bbox.y1),
+                               obstacles=dense[:: max(1, len(dense) // 400)], marker_px=3.0)
+        to_points = 72.0 / fig.dpi
+        for r, (px, py), (ox, oy) in zip(ranks, disp, offsets):
+            xy = ax.transData.inverted().transform((px, py))
+            ax.annotate(str(r), xy, xytext=(ox * to_points, oy * to_points), textcoords="offset points",
+                        ha="center", va="center", fontsize=fontsize, zorder=6,
+                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#d62728", lw=0.6, alpha=0.9),
+                        arrowprops=dict(arrowstyle="-", color="#555555", lw=0.5, shrinkA=0, shrinkB=2))
     fig.savefig(path, format="png")
     plt.close(fig)

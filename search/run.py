@@ -260,7 +260,8 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     run (run.json) is refused unless ``resume`` (same settings required) or ``overwrite``."""
     from hwnas.search.archive import Archive
     from hwnas.search.problem import ArchProblem, SearchState, cheapest_members
-    from hwnas.search.report import build_frames, write_json, write_outputs
+    from hwnas.search.html_report import write_html_report
+    from hwnas.search.report import build_frames, score_description, write_json, write_outputs
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
@@ -334,6 +335,8 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     timings["total_s"] = time.perf_counter() - t0
     run["timings"] = {k: round(v, 3) for k, v in timings.items()}
     write_json(paths["run"], run)
+    paths["report_html"] = write_html_report(out, front_df, run, paths["pareto_png"], score_description(state),
+                                             list(state.columns))
     return ParetoResult(front_df, evaluated_df, paths, run, config)
 
 
