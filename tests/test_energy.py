@@ -113,7 +113,22 @@ def test_provenance_one_line(device):
     assert "\n" not in text
     assert text.startswith(f"estimated: power model fitted on FBNet block energy of {device}")
     assert "calibrated to the published NB201 arch-0 value" in text
-    assert "validation:" in text and "docs/energy.md" in text
+    assert "checked where NB201 energy was measured" in text and "docs/energy.md" in text
+    assert "FBNet networks Spearman" not in text  # no in-sample FBNet figures as the error bar
+    assert "may itself be predicted" in text
+
+
+def test_nb201_validation_record_is_shipped_and_consistent():
+    from hwnas.devices.energy import nb201_validation
+
+    val = nb201_validation()
+    assert val["n"] > 6_000 and set(val["runtimes"]) == {"litert", "torchmobile"}
+    for rec in val["runtimes"].values():
+        for variant in ("measured_latency", "predicted_latency"):
+            r = rec[variant]
+            assert 0.5 < r["spearman"] <= 1 and r["mape_pct"] > 0 and 0 <= r["within10_pct"] <= 100
+            lo, mid, hi = r["any_anchor_mape_pct"]
+            assert lo <= mid <= hi
 
 
 # --- FLOP counting --------------------------------------------------------------------------------
