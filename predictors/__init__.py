@@ -14,7 +14,7 @@
 * `train`      -- `train_predictor(device, metric, model, ...)`: the issue's train/test protocol.
 """
 
-from hwnas.predictors import flops, gcn, gp, mlp, opsum, ridge  # noqa: F401  (imported so that they register)
+from hwnas.predictors import flops, gcn, gp, mlp, opsum, ridge, transfer  # noqa: F401  (imported so that they register)
 from hwnas.predictors.base import PREDICTORS, Predictor, get_predictor, load_predictor, register, saved_predictors
 from hwnas.predictors.metrics import Metrics, compute_metrics
 from hwnas.predictors.train import TrainResult, train_predictor

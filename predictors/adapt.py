@@ -44,6 +44,7 @@ MIN_SAMPLES = 5
 EMBED_DIM = 3  # PCA components of the source log-costs in the "embedding" view
 TOP_VIEWS = 4  # how many views (lowest LOO error) are averaged
 LOO_MAX = 60  # exact leave-one-out up to this many samples, else CV_FOLDS-fold
+FULL_FROM = 100  # from this many samples on, the "full" view alone (every feature, every source)
 CV_FOLDS = 20
 ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 33))
 NB201_ROWS = 15_625
@@ -163,9 +164,32 @@ class _Design:
     src: np.ndarray  # [n, s] log-costs
     embed_w: np.ndarray  # [s, k]: embedding = src @ embed_w + embed_b
     embed_b: np.ndarray  # [k]
+    onehot: np.ndarray  # [n, o]: one-hot genotype (NB201: 6 edges x 5 ops; FBNet: none, o = 0)
 
 
-def _design(arch: np.ndarray, n_counts: int, src: np.ndarray) -> _Design:
+@lru_cache(maxsize=4)
+def _onehot(space: str) -> np.ndarray:
+    if space != "nb201":
+        return np.zeros((n_archs(space), 0))
+    from hwnas.spaces.nb201 import _index_tables
+
+    genotypes = np.asarray(_index_tables()[0], dtype=np.int64)
+    out = np.concatenate([(genotypes == o).astype(np.float64) for o in range(5)], axis=1)
+    out.setflags(write=False)
+    return out
+
+
+def onehot_features(space: str) -> tuple[list[str], np.ndarray]:
+    """One-hot genotype of every architecture: (names, float64 [n_archs, 30]) on NB201 (column
+    ``op * 6 + edge``, op 0..4 = none, skip, conv1x1, conv3x3, avg-pool); FBNet: no columns."""
+    space = _space_name(space)
+    x = _onehot(space)
+    ops = ("none",) + NB201_OPS
+    names = [f"edge{e}_{ops[o]}" for o in range(5) for e in range(6)] if x.shape[1] else []
+    return names, x
+
+
+def _design(arch: np.ndarray, n_counts: int, src: np.ndarray, onehot: "np.ndarray | None" = None) -> _Design:
     mu, sd = src.mean(0), src.std(0)
     sd = np.where(sd > 0, sd, 1.0)
     z = (src - mu) / sd
@@ -175,13 +199,18 @@ def _design(arch: np.ndarray, n_counts: int, src: np.ndarray) -> _Design:
     v = vt[:k].T
     sign = np.sign(v[np.argmax(np.abs(v), axis=0), np.arange(k)])  # deterministic sign
     v = v * sign
-    return _Design(arch, n_counts, src, v / sd[:, None], -(mu / sd) @ v)
+    if onehot is None:
+        onehot = np.zeros((arch.shape[0], 0))
+    return _Design(arch, n_counts, src, v / sd[:, None], -(mu / sd) @ v, onehot)
 
 
-def _views(d: _Design) -> dict[str, tuple[str, list[tuple[str, int]]]]:
+def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]]]:
     """View name -> (scale, feature columns as (block, column) pairs); scale 'log' fits the log
     cost, 'raw' the cost itself (additive costs: a line in FLOPs and params). Blocks: 'a' arch,
-    'e' embedding, 's' source, ('s', -1) = the best single source, picked per fit."""
+    'e' embedding, 's' source, ('s', -1) = the best single source, picked per fit, 'o' one-hot
+    genotype. From FULL_FROM samples (``n``) on, the only view is "full": log cost on op counts,
+    log FLOPs/params, every source's log cost and the one-hot genotype (the few-feature views
+    underfit when samples are many)."""
     counts = [("a", j) for j in range(d.n_counts)]
     extra = [("a", j) for j in range(d.n_counts, d.arch.shape[1])]
     logx, rawx = extra[:2], extra[2:]  # NB201: log FLOPs/params, then FLOPs/params in millions
@@ -196,25 +225,34 @@ def _views(d: _Design) -> dict[str, tuple[str, list[tuple[str, int]]]]:
         "raw:flops+params": ("raw", rawx),
         "raw:counts+flops+params": ("raw", counts + rawx),
     }
+    if n >= FULL_FROM:
+        full = counts + logx + [("s", j) for j in range(d.src.shape[1])] + [("o", j) for j in range(d.onehot.shape[1])]
+        return {"full": ("log", full)}
     if not extra:  # FBNet: no FLOPs columns
         for name in ("counts+flops", "raw:flops+params", "raw:counts+flops+params"):
             views.pop(name)
     return views
 
 
-def _linear_map(d: _Design, cols: list[tuple[str, int]], best: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A view's features as raw = arch @ Wa + src @ Ws + b (so that coefficients map back)."""
-    a, s = d.arch.shape[1], d.src.shape[1]
+def _linear_map(d: _Design, cols: list[tuple[str, int]], best: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A view's features as raw = arch @ Wa + src @ Ws + onehot @ Wo + b (so that coefficients map back)."""
+    a, s, o = d.arch.shape[1], d.src.shape[1], d.onehot.shape[1]
     wa, ws, b = np.zeros((a, len(cols))), np.zeros((s, len(cols))), np.zeros(len(cols))
+    wo = np.zeros((o, len(cols)))
     for i, (block, j) in enumerate(cols):
         if block == "a":
             wa[j, i] = 1.0
+        elif block == "o":
+            wo[j, i] = 1.0
         elif block == "e":
             ws[:, i] = d.embed_w[:, j]
             b[i] = d.embed_b[j]
+        elif j >= 0:
+            ws[j, i] = 1.0
         else:
             ws[best, i] = 1.0
-    return wa, ws, b
+    return wa, ws, wo, b
 
 
 def _best_source(src_s: np.ndarray, y: np.ndarray) -> int:
@@ -233,6 +271,7 @@ def _best_source(src_s: np.ndarray, y: np.ndarray) -> int:
 class _Fit:
     coef_arch: np.ndarray  # [views, a]
     coef_src: np.ndarray  # [views, s]
+    coef_onehot: np.ndarray  # [views, o]
     intercept: np.ndarray  # [views]
     raw: np.ndarray  # [views] bool: the view predicts the cost itself, not its log
     floor: float  # raw views' predictions are clipped below at this cost
@@ -241,9 +280,12 @@ class _Fit:
     best_source: int
 
 
-def _predict_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray) -> np.ndarray:
+def _predict_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray, onehot: np.ndarray) -> np.ndarray:
     """Log-cost prediction: the mean over views of each view's log prediction."""
     lin = arch @ np.asarray(fit.coef_arch).T + src @ np.asarray(fit.coef_src).T + np.asarray(fit.intercept)
+    coef_o = np.asarray(fit.coef_onehot)
+    if coef_o.size:
+        lin = lin + onehot @ coef_o.T
     raw = np.asarray(fit.raw, dtype=bool)
     out = np.where(raw, np.log(np.maximum(lin, fit.floor)), lin)
     return out.mean(axis=1)
@@ -257,9 +299,9 @@ def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     best = _best_source(d.src[rows], y)
     ey = np.exp(y)
     fits = []
-    for name, (scale, cols) in _views(d).items():
-        wa, ws, b = _linear_map(d, cols, best)
-        x = d.arch[rows] @ wa + d.src[rows] @ ws + b
+    for name, (scale, cols) in _views(d, len(rows)).items():
+        wa, ws, wo, b = _linear_map(d, cols, best)
+        x = d.arch[rows] @ wa + d.src[rows] @ ws + d.onehot[rows] @ wo + b
         m, s = x.mean(0), x.std(0)
         s = np.where(s > 1e-12, s, 1.0)
         target = ey if scale == "raw" else y
@@ -269,11 +311,12 @@ def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         sq = r.cv_results_[:, list(r.alphas).index(r.alpha_)] if r.cv_results_.ndim == 2 else r.cv_results_
         loo = float(np.mean(sq / ey ** 2)) if scale == "raw" else float(np.mean(sq))
         c = r.coef_ / s
-        fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw"))
+        fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c))
     fits.sort(key=lambda f: (f[0], f[1]))
     top = fits[:TOP_VIEWS]
     return _Fit(
         coef_arch=np.array([f[2] for f in top]), coef_src=np.array([f[3] for f in top]),
+        coef_onehot=np.array([f[6] for f in top]).reshape(len(top), d.onehot.shape[1]),
         intercept=np.array([f[4] for f in top]), raw=np.array([f[5] for f in top]),
         floor=float(0.1 * ey.min()), views=[f[1] for f in top], view_loo_mse={f[1]: f[0] for f in fits},
         best_source=best,
@@ -294,7 +337,7 @@ def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int) -> 
     for f in folds:
         keep = np.setdiff1d(np.arange(n), f)
         fit = _fit_ensemble(d, rows[keep], y[keep])
-        out[f] = _predict_log(fit, d.arch[rows[f]], d.src[rows[f]])
+        out[f] = _predict_log(fit, d.arch[rows[f]], d.src[rows[f]], d.onehot[rows[f]])
     return out, kind
 
 
@@ -328,31 +371,32 @@ class Adapter:
     loo: dict[str, Any]
     seed: int = 0
     device: str = ""
+    coef_onehot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [views, one-hot] or empty
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_samples(self) -> int:
         return int(len(self.sample_indices))
 
-    def _inputs(self) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if "x" not in self._cache:
             names, arch = arch_features(self.space, self.dataset)
             if names != list(self.feature_names):
                 raise HwnasUsageError(f"adapter features {self.feature_names} differ from this hwnas's "
                                       f"{names}; refit the adapter")
             _, src = source_matrix(self.space, self.source_metric, sources=self.sources)
-            self._cache["x"] = (arch, src)
+            self._cache["x"] = (arch, src, _onehot(self.space))
         return self._cache["x"]
 
     def predict(self, indices: "Sequence[int] | np.ndarray | None" = None) -> np.ndarray:
         """Predicted cost (float64, in ``unit``) of the architectures at ``indices`` (NB201 index,
         or FBNet row of `hwnas.devices.fbnet_archs()`); None = every architecture."""
-        arch, src = self._inputs()
+        arch, src, onehot = self._inputs()
         if indices is None:
             rows = np.arange(arch.shape[0])
         else:
             rows = _check_indices(indices, arch.shape[0], self.space)
-        return np.exp(_predict_log(self, arch[rows], src[rows]))
+        return np.exp(_predict_log(self, arch[rows], src[rows], onehot[rows]))
 
     def config(self) -> dict[str, Any]:
         """JSON-serialisable description (everything but the arrays of `to_arrays`)."""
@@ -364,7 +408,8 @@ class Adapter:
             "view_loo_mse": {k: float(v) for k, v in self.view_loo_mse.items()},
             "loo": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.loo.items()},
             "seed": int(self.seed),
-            "method": f"mean of the {TOP_VIEWS} ridge views with the lowest LOO error (log space)",
+            "method": (f"mean of the {TOP_VIEWS} ridge views with the lowest LOO error (log space); from "
+                       f"{FULL_FROM} samples on one ridge on every feature, source and the one-hot genotype"),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -373,10 +418,17 @@ class Adapter:
             "coef_arch": np.asarray(self.coef_arch, dtype=np.float64),
             "coef_src": np.asarray(self.coef_src, dtype=np.float64),
             "intercept": np.asarray(self.intercept, dtype=np.float64),
+            "coef_onehot": self._coef_onehot(),
             "raw": np.asarray(self.raw, dtype=np.bool_),
             "sample_indices": np.asarray(self.sample_indices, dtype=np.int64),
             "sample_values": np.asarray(self.sample_values, dtype=np.float64),
         }
+
+    def _coef_onehot(self) -> np.ndarray:
+        c = np.asarray(self.coef_onehot, dtype=np.float64)
+        if c.size == 0:
+            return np.zeros((len(self.views), _onehot(self.space).shape[1]))
+        return c
 
     @classmethod
     def from_arrays(cls, arrays: "dict[str, np.ndarray]", config: dict[str, Any]) -> "Adapter":
@@ -389,6 +441,11 @@ class Adapter:
             intercept = np.asarray(arrays["intercept"], dtype=np.float64)
             raw = np.asarray(arrays["raw"], dtype=np.bool_)
             v = len(config["views"])
+            n_onehot = _onehot(_space_name(str(config["space"]))).shape[1]
+            coef_onehot = (np.asarray(arrays["coef_onehot"], dtype=np.float64) if "coef_onehot" in arrays
+                           else np.zeros((v, n_onehot)))  # adapters saved before the one-hot block
+            if coef_onehot.shape != (v, n_onehot):
+                raise ValueError("array shapes do not match the config")
             if (coef_arch.shape != (v, len(config["feature_names"])) or coef_src.shape != (v, len(config["sources"]))
                     or intercept.shape != (v,) or raw.shape != (v,)):
                 raise ValueError("array shapes do not match the config")
@@ -402,6 +459,7 @@ class Adapter:
                 views=[str(v) for v in config["views"]],
                 view_loo_mse={str(k): float(v) for k, v in config["view_loo_mse"].items()},
                 loo=dict(config["loo"]), seed=int(config.get("seed", 0)), device=str(config.get("device", "")),
+                coef_onehot=coef_onehot,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise HwnasUsageError(f"cannot restore the adapter: {exc}") from None
@@ -465,7 +523,7 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     n_counts = _arch_features(space, ds)[2]
     src_names, src = source_matrix(space, source_metric, exclude=exclude, sources=sources)
     rows, y = _check_samples(indices, values, arch.shape[0], space)
-    d = _design(arch, n_counts, src)
+    d = _design(arch, n_counts, src, _onehot(space))
     ly = np.log(y)
     fit = _fit_ensemble(d, rows, ly)
     loo: dict[str, Any] = {"kind": "not estimated"}
@@ -478,7 +536,7 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     return Adapter(
         space=space, dataset=ds, metric=metric, unit=METRIC_UNITS[metric], sources=list(src_names),
         source_metric=source_metric, feature_names=names, coef_arch=fit.coef_arch, coef_src=fit.coef_src,
-        intercept=fit.intercept, raw=fit.raw, floor=fit.floor, sample_indices=rows, sample_values=y, views=fit.views,
+        intercept=fit.intercept, coef_onehot=fit.coef_onehot, raw=fit.raw, floor=fit.floor, sample_indices=rows, sample_values=y, views=fit.views,
         view_loo_mse=fit.view_loo_mse, loo=loo, seed=int(seed), device=str(device),
     )
 
