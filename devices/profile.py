@@ -432,12 +432,26 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _write_sidecar(path: Path, settings: dict, previous: dict | None) -> None:
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _write_sidecar(path: Path, settings: dict, previous: dict | None, finished: bool = False) -> None:
+    """``date``: when the file was started; ``last_run`` / ``load_average``: the latest run's
+    start and the 1/5/15-minute load then (other work on the machine inflates latencies);
+    ``finished`` and ``load_average_end`` once that run completed."""
     from hwnas.storage import atomic_write
 
     record = dict(settings)
     record["date"] = (previous or {}).get("date", _now())
-    record["last_run"] = _now()
+    record["last_run"] = (previous or {}).get("last_run", _now()) if finished else _now()
+    record["load_average"] = (previous or {}).get("load_average") if finished else _load_average()
+    if finished:
+        record["finished"] = _now()
+        record["load_average_end"] = _load_average()
     record["columns"] = list(COLUMNS)
     record["csv"] = path.name
     data = (json.dumps(record, indent=2) + "\n").encode()
@@ -515,6 +529,7 @@ def profile_archs(space: str, dataset: str, indices: "Sequence[int] | np.ndarray
         path.parent.mkdir(parents=True, exist_ok=True)
         _start_file(path, fresh=overwrite or not path.exists())
         _write_sidecar(path, settings, previous)
+        previous = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
     todo = [i for i in todo_all if i not in done_rows]
     results: dict[int, tuple[float, float, str]] = {}
     x = profile_input(sp.name, ds.name, seed)
@@ -539,6 +554,8 @@ def profile_archs(space: str, dataset: str, indices: "Sequence[int] | np.ndarray
     finally:
         if fh is not None:
             fh.close()
+    if path is not None:
+        _write_sidecar(path, settings, previous, finished=True)
     rows = []
     for index in todo_all:
         if index in results:
