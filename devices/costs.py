@@ -23,6 +23,7 @@ from hwnas.errors import HwnasUsageError
 
 NB201_SIZE = 15_625
 SOURCE_CODES = {name: i for i, name in enumerate(COST_SOURCES)}  # measured 0, predicted 1, estimated 2
+Z_BOUND = 1.959964  # one-sided 97.5 % normal quantile: budget bound = prediction x exp(Z sd_log)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class CostTable:
     provenance: dict[str, str]
     measured_input: str  # input the measured values were taken with (e.g. "cifar10")
     extrapolated: np.ndarray | None = None  # bool per arch: a non-measured value outside what was measured
+    bound: np.ndarray | None = None  # per arch: upper 97.5 % bound of a prediction with stated uncertainty
+
+    def budget_values(self) -> np.ndarray:
+        """What budgets are checked against: the upper bound where a prediction states its
+        uncertainty (`bound`), else the value."""
+        return self.values if self.bound is None else self.bound
 
     def is_extrapolated(self, index: int) -> bool:
         """True where a predicted/estimated value lies outside the measured cost range or its
@@ -87,6 +94,7 @@ def _nb201_table(device: str, metric: str) -> CostTable:
     if is_user_device(dev.name):
         return _user_table(dev, metric)
     values = measured_column("nb201", device, metric)
+    bound = None
     codes = np.full(NB201_SIZE, SOURCE_CODES["measured"], dtype=np.int8)
     provenance: dict[str, str] = {}
     measured = np.isfinite(values)
@@ -98,7 +106,22 @@ def _nb201_table(device: str, metric: str) -> CostTable:
 
         idx = np.flatnonzero(missing)
         if (dev.name, metric) in available_pretrained("nb201"):
-            values[idx], provenance["predicted"] = _predict_shipped(dev.name, metric, idx)
+            rows = np.unique(class_first_index()[idx]) if dev.class_level else idx
+            pred, sd, provenance["predicted"] = _predict_shipped(dev.name, metric, rows)
+            if dev.class_level:  # one value per isomorphism class, predicted at its lowest index (as measured)
+                lookup = np.zeros(NB201_SIZE)
+                lookup[rows] = pred
+                values[idx] = lookup[class_first_index()[idx]]
+                if sd is not None:
+                    lookup[rows] = sd
+                    sd = lookup[class_first_index()[idx]]
+            else:
+                values[idx] = pred
+            if sd is not None:
+                bound = values.copy()
+                bound[idx] = values[idx] * np.exp(Z_BOUND * sd)
+                provenance["predicted"] += (f"; budgets are checked against each prediction's upper 97.5 % bound "
+                                            f"(median +{100 * (np.exp(Z_BOUND * np.median(sd)) - 1):.1f} %)")
             codes[idx] = SOURCE_CODES["predicted"]
         elif metric == "energy":
             from hwnas.devices import energy
@@ -110,6 +133,9 @@ def _nb201_table(device: str, metric: str) -> CostTable:
                 )
             latency = _nb201_table(device, "latency")
             values[idx] = energy.estimate_energy_mj("nb201", idx, latency.values[idx], dev.name)
+            if latency.bound is not None:  # the estimate at the latency's upper bound
+                bound = values.copy()
+                bound[idx] = energy.estimate_energy_mj("nb201", idx, latency.bound[idx], dev.name)
             codes[idx] = SOURCE_CODES["estimated"]
             provenance["estimated"] = energy.energy_provenance(dev.name)
         else:
@@ -123,12 +149,14 @@ def _nb201_table(device: str, metric: str) -> CostTable:
     values[failed] = np.inf
     codes[failed] = SOURCE_CODES["measured"]
     extrapolated = extrapolation_mask(values, codes)
-    for arr in (values, codes, extrapolated):
+    if bound is not None:
+        bound[failed] = np.inf
+    for arr in (values, codes, extrapolated) + ((bound,) if bound is not None else ()):
         arr.setflags(write=False)
     from hwnas.devices.measured import measured_input
 
     source_input = measured_input("nb201", dev.name, metric) or _coverage_input(dev, metric)
-    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, source_input, extrapolated)
+    return CostTable("nb201", dev.name, metric, unit, values, codes, provenance, source_input, extrapolated, bound)
 
 
 def _coverage_input(dev, metric: str) -> str:
@@ -172,6 +200,20 @@ def extrapolation_mask(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=1)
+def class_first_index() -> np.ndarray:
+    """For every NB201 index, the lowest index of its isomorphism class: the network HW-NAS-Bench-360
+    measured for the class (its ``rep_arch_idx``)."""
+    from hwnas.spaces.nb201 import representative_indices
+
+    reps = representative_indices()
+    first = np.full(reps.max() + 1, NB201_SIZE, dtype=np.int64)
+    np.minimum.at(first, reps, np.arange(reps.size))
+    out = first[reps]
+    out.setflags(write=False)
+    return out
+
+
 def _user_table(dev, metric: str) -> CostTable:
     """A user device: measured where the user measured, the few-shot adapter's prediction elsewhere;
     extrapolated = predicted outside the measured values' range (the sources cover every arch)."""
@@ -198,15 +240,18 @@ def _user_table(dev, metric: str) -> CostTable:
                      str(record.get("dataset", "cifar100")), extrapolated)
 
 
-def _predict_shipped(device: str, metric: str, idx: np.ndarray) -> tuple[np.ndarray, str]:
-    """Predictions of the shipped pre-trained predictor for NB201 indices ``idx`` and its label."""
+def _predict_shipped(device: str, metric: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Predictions of the shipped pre-trained predictor for NB201 indices ``idx``, their log-scale
+    standard deviation where the model states one (gp), and its label."""
     from hwnas.predictors.pretrained import load_pretrained, pretrained_info
     from hwnas.spaces import get_space
 
     sp = get_space("nb201")
     predictor = load_pretrained(device, metric, "nb201")
-    values = predictor.predict([sp.arch_at(int(i)) for i in idx])
-    return values, _predicted_label(pretrained_info(device, metric, "nb201"))
+    archs = [sp.arch_at(int(i)) for i in idx]
+    values = predictor.predict(archs)
+    sd = predictor.predict_log_sd(archs) if hasattr(predictor, "predict_log_sd") else None
+    return values, sd, _predicted_label(pretrained_info(device, metric, "nb201"))
 
 
 def _energy_devices() -> list[str]:

@@ -52,6 +52,7 @@ class Device:
     source: str  # data set / paper the numbers come from
     coverage: tuple[Coverage, ...] = ()
     notes: str = ""  # caveats a user should read before trusting the numbers
+    class_level: bool = False  # measured once per NB201 isomorphism class (members carry that value)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -315,7 +316,7 @@ for _runtime, _desc, _shipped in (
         LAT_EN, 1, HW360,
         (Coverage("nb201", "latency", 0, _detail), Coverage("nb201", "energy", 0, _detail)),
         _HW360_NOTE + "; values carry over to CIFAR-10 networks (only the classifier differs, 64x100 vs "
-        "64x10 MACs) but not to ImageNet16-120 (16x16 input, about a quarter of the FLOPs)",
+        "64x10 MACs) but not to ImageNet16-120 (16x16 input, about a quarter of the FLOPs)", class_level=True,
     ))
 for _runtime in ("litert", "onnx", "torchmobile"):
     _register(Device(
@@ -324,7 +325,7 @@ for _runtime in ("litert", "onnx", "torchmobile"):
         LAT_EN, 1, HW360,
         (Coverage("nb201", "latency", 0, "CIFAR-100 input; " + _HW360_ADD),
          Coverage("nb201", "energy", 0, "CIFAR-100 input; " + _HW360_ADD)),
-        _HW360_NOTE + "; no data ships with hwnas",
+        _HW360_NOTE + "; no data ships with hwnas", class_level=True,
     ))
 
 # --- this machine -------------------------------------------------------------------------------

@@ -142,6 +142,23 @@ class GPPredictor(Predictor):
             out[s:s + 1024] = (_kernel(x[s:s + 1024], train, theta) @ dual).numpy()
         return np.exp(out * self.y_std + self.y_mean)
 
+    def predict_log_sd(self, archs) -> np.ndarray:
+        """Posterior standard deviation of each architecture's log-cost (the latent function, without
+        the measurement noise): how well the mean prediction is known there (0.05 = about 5 %)."""
+        import torch
+
+        self._check_fitted()
+        x = torch.as_tensor(self._inputs(self.archs(archs)), dtype=torch.float64)
+        train, theta = torch.as_tensor(self.x_train), torch.as_tensor(self.theta)
+        chol = _train_cholesky(train, theta)
+        signal2 = torch.exp(2 * theta[-2])
+        out = np.empty(len(x))
+        for s in range(0, len(x), 1024):
+            k = _kernel(x[s:s + 1024], train, theta)
+            v = torch.cholesky_solve(k.T.contiguous(), chol)
+            out[s:s + 1024] = torch.clamp(signal2 - (k * v.T).sum(1), min=0.0).sqrt().numpy()
+        return out * self.y_std
+
     def _state(self) -> dict[str, np.ndarray]:
         state = {"x_train": self.x_train.astype(np.uint8), "dual": self.dual, "theta": self.theta,
                  "y_norm": np.array([self.y_mean, self.y_std])}

@@ -136,12 +136,19 @@ class SearchState:
         idx = self.member(indices)
         return np.stack([t.values[idx] for t in self.costs], axis=1) if self.costs else np.zeros((len(idx), 0))
 
+    def budget_matrix(self, indices: "list[int] | np.ndarray") -> np.ndarray:
+        """What the budgets are checked against [n, k]: each cost's upper bound where its
+        prediction states an uncertainty (`CostTable.budget_values`), else the cost."""
+        idx = self.member(indices)
+        return (np.stack([t.budget_values()[idx] for t in self.costs], axis=1) if self.costs
+                else np.zeros((len(idx), 0)))
+
     def feasible(self, indices: "list[int] | np.ndarray") -> np.ndarray:
-        C = self.cost_matrix(indices)
-        ok = np.ones(len(C), dtype=bool)
+        B = self.budget_matrix(indices)
+        ok = np.ones(len(B), dtype=bool)
         for b in self.budgets:
             j = self.metric_column(b.metric)
-            ok &= C[:, j] <= b.limit
+            ok &= B[:, j] <= b.limit
         return ok
 
     def metric_column(self, metric: str) -> int:
@@ -155,7 +162,8 @@ class SearchState:
         score = np.where(np.isfinite(score), score, -INFEASIBLE_COST)
         C = np.minimum(self.cost_matrix(indices), INFEASIBLE_COST)
         F = np.column_stack([-score, C])
-        G = np.column_stack([C[:, self.metric_column(b.metric)] - b.limit for b in self.budgets]) \
+        B = np.minimum(self.budget_matrix(indices), INFEASIBLE_COST)
+        G = np.column_stack([B[:, self.metric_column(b.metric)] - b.limit for b in self.budgets]) \
             if self.budgets else np.zeros((len(pos), 0))
         bad = self.excluded_mask(indices) if pos.size else np.zeros(0, dtype=bool)
         if bad.any():  # excluded archs are the worst in every objective, and infeasible
