@@ -18,6 +18,7 @@ from hwnas.errors import HwnasUsageError
 
 LOCAL = "local"
 DEFAULT_SAMPLES = 30
+PROFILE_OPTIONS: dict = {}  # repeats / warmup / threads for profile_archs (its defaults when empty)
 
 
 def profile_path() -> Path:
@@ -27,13 +28,14 @@ def profile_path() -> Path:
     return devices_root() / LOCAL / "profile.csv"
 
 
-def prepare_local(dataset: str = "cifar100", samples: int = DEFAULT_SAMPLES, threads: int = 1, seed: int = 0,
+def prepare_local(dataset: str = "cifar100", samples: int | None = None, seed: int = 0,
                   progress: bool = False, console=None) -> str:
     """Make sure the user device ``local`` exists for ``dataset`` (profile + adapt when it does not);
     returns its name. Profiling ``samples`` networks takes about 1-2 s each on a 2-core CPU."""
     from hwnas.devices.profile import parse_arch_spec, profile_archs
     from hwnas.devices.user import adapt_device, read_measurements, user_devices
 
+    samples = DEFAULT_SAMPLES if samples is None else samples
     existing = user_devices().get(LOCAL)
     if existing is not None and "latency" in existing.metric_names and any(
             c.detail.startswith(dataset) for c in existing.coverage_of("nb201", "latency")):
@@ -44,12 +46,12 @@ def prepare_local(dataset: str = "cifar100", samples: int = DEFAULT_SAMPLES, thr
     except OSError as exc:
         raise HwnasUsageError(f"cannot write {path.parent} ({exc.strerror}); set HWNAS_HOME to a writable folder") from None
     if console is not None:
-        console.print(f"local: profiling {samples} networks on this machine (onnxruntime, {threads} thread(s), "
-                      f"cached in {path}) to learn its latency", soft_wrap=True, markup=False)
+        console.print(f"local: profiling {samples} networks on this machine (onnxruntime, batch 1; cached in "
+                      f"{path}) to learn its latency", soft_wrap=True, markup=False)
     indices = parse_arch_spec("nb201", f"sample:{samples}", seed)
     overwrite = path.exists() and _dataset_of(path) not in (None, dataset)
-    profile_archs("nb201", dataset, indices, threads=threads, seed=seed, progress=progress, out=path,
-                  overwrite=overwrite)
+    profile_archs("nb201", dataset, indices, seed=seed, progress=progress, out=path, overwrite=overwrite,
+                  **PROFILE_OPTIONS)
     measurements = read_measurements(path, "latency", "nb201")
     adapt_device(LOCAL, measurements, "CPU", description="this machine, profiled live with onnxruntime",
                  seed=seed, space="nb201", dataset=dataset, allow_local=True)
@@ -68,7 +70,7 @@ def _dataset_of(path: Path) -> str | None:
 
 
 def check_front(indices: "list[int] | np.ndarray", predicted_ms: "list[float] | np.ndarray", dataset: str,
-                threads: int = 1, seed: int = 0, progress: bool = False):
+                seed: int = 0, progress: bool = False):
     """Time the networks ``indices`` live (the profile's protocol) and compare with the predicted
     latency: a DataFrame ``arch_index, predicted_ms, measured_ms, ratio`` (predicted / measured)."""
     import pandas as pd
@@ -76,7 +78,7 @@ def check_front(indices: "list[int] | np.ndarray", predicted_ms: "list[float] | 
     from hwnas.devices.profile import profile_archs
 
     idx = [int(i) for i in indices]
-    measured = profile_archs("nb201", dataset, idx, threads=threads, seed=seed, progress=progress)
+    measured = profile_archs("nb201", dataset, idx, seed=seed, progress=progress, **PROFILE_OPTIONS)
     got = dict(zip(measured["arch"].astype(int), measured["latency_ms"].astype(float)))
     frame = pd.DataFrame({"arch_index": idx, "predicted_ms": np.asarray(predicted_ms, dtype=np.float64)})
     frame["measured_ms"] = [got[i] for i in idx]
