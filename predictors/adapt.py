@@ -45,6 +45,7 @@ EMBED_DIM = 3  # PCA components of the source log-costs in the "embedding" view
 TOP_VIEWS = 4  # how many views (lowest LOO error) are averaged
 LOO_MAX = 60  # exact leave-one-out up to this many samples, else CV_FOLDS-fold
 FULL_FROM = 100  # from this many samples on, the "full" view alone (every feature, every source)
+RAW_PENALTY = 4.0  # from FULL_FROM on, the raw view replaces "full" only if its LOO error is 4x lower
 CV_FOLDS = 20
 ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 33))
 NB201_ROWS = 15_625
@@ -210,7 +211,8 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
     'e' embedding, 's' source, ('s', -1) = the best single source, picked per fit, 'o' one-hot
     genotype. From FULL_FROM samples (``n``) on, the only view is "full": log cost on op counts,
     log FLOPs/params, every source's log cost and the one-hot genotype (the few-feature views
-    underfit when samples are many)."""
+    underfit when samples are many), or, if its LOO error is lower, the cost itself as a line in
+    the one-hot genotype, FLOPs and params (additive cost models)."""
     counts = [("a", j) for j in range(d.n_counts)]
     extra = [("a", j) for j in range(d.n_counts, d.arch.shape[1])]
     logx, rawx = extra[:2], extra[2:]  # NB201: log FLOPs/params, then FLOPs/params in millions
@@ -227,7 +229,11 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
     }
     if n >= FULL_FROM:
         full = counts + logx + [("s", j) for j in range(d.src.shape[1])] + [("o", j) for j in range(d.onehot.shape[1])]
-        return {"full": ("log", full)}
+        onehot = [("o", j) for j in range(d.onehot.shape[1])]
+        views = {"full": ("log", full)}
+        if rawx and onehot:  # additive costs (accelerator models: Eyeriss, FPGA) are a line in these
+            views["raw:onehot+flops+params"] = ("raw", onehot + rawx)
+        return views
     if not extra:  # FBNet: no FLOPs columns
         for name in ("counts+flops", "raw:flops+params", "raw:counts+flops+params"):
             views.pop(name)
@@ -312,8 +318,12 @@ def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         loo = float(np.mean(sq / ey ** 2)) if scale == "raw" else float(np.mean(sq))
         c = r.coef_ / s
         fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c))
-    fits.sort(key=lambda f: (f[0], f[1]))
-    top = fits[:TOP_VIEWS]
+    if len(rows) >= FULL_FROM:  # the cost-line view only where it is clearly better (exact additive models)
+        fits.sort(key=lambda f: (f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
+        top = fits[:1]
+    else:
+        fits.sort(key=lambda f: (f[0], f[1]))
+        top = fits[:TOP_VIEWS]
     return _Fit(
         coef_arch=np.array([f[2] for f in top]), coef_src=np.array([f[3] for f in top]),
         coef_onehot=np.array([f[6] for f in top]).reshape(len(top), d.onehot.shape[1]),
@@ -409,7 +419,8 @@ class Adapter:
             "loo": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.loo.items()},
             "seed": int(self.seed),
             "method": (f"mean of the {TOP_VIEWS} ridge views with the lowest LOO error (log space); from "
-                       f"{FULL_FROM} samples on one ridge on every feature, source and the one-hot genotype"),
+                       f"{FULL_FROM} samples on the one with the lower LOO error of: ridge on every feature, source and "
+                       f"the one-hot genotype (log); ridge on one-hot, FLOPs and params (cost)"),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
