@@ -45,7 +45,8 @@ EMBED_DIM = 3  # PCA components of the source log-costs in the "embedding" view
 TOP_VIEWS = 4  # how many views (lowest LOO error) are averaged
 LOO_MAX = 60  # exact leave-one-out up to this many samples, else CV_FOLDS-fold
 FULL_FROM = 100  # from this many samples on, the "full" view alone (every feature, every source)
-RAW_PENALTY = 4.0  # from FULL_FROM on, the raw view replaces "full" only if its LOO error is 4x lower
+FULL_TOP = 1  # how many of those two views are averaged (geometric mean)
+RAW_PENALTY = 1.0  # from FULL_FROM on, the raw view wins if its LOO error x this is lower (1: plain LOO choice)
 CV_FOLDS = 20
 ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 33))
 NB201_ROWS = 15_625
@@ -318,9 +319,9 @@ def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         loo = float(np.mean(sq / ey ** 2)) if scale == "raw" else float(np.mean(sq))
         c = r.coef_ / s
         fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c))
-    if len(rows) >= FULL_FROM:  # the cost-line view only where it is clearly better (exact additive models)
+    if len(rows) >= FULL_FROM:  # the one of the two views with the lower LOO error
         fits.sort(key=lambda f: (f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
-        top = fits[:1]
+        top = fits[:FULL_TOP]
     else:
         fits.sort(key=lambda f: (f[0], f[1]))
         top = fits[:TOP_VIEWS]

@@ -13,6 +13,14 @@ points ``$HWNAS_HOME`` at an empty folder), it
    ``torch.set_num_threads(1)``;
 3. keeps the mlp unless another candidate is clearly better on the holdout (see `choose`), and never a model that
    predicts a non-positive or non-finite cost for any architecture of the space;
+   Devices measured only on the biased 1,999-architecture NB201 subset (Jetson TX2, Edge TPU, the
+   Eagle and nn-Meter devices: at most ``SUBSET_MAX`` measured archs) get ``transfer`` instead
+   (sources: every fully measured device) when it wins the subset-shift protocol of
+   ``bench/subset_shift.py`` on the fully measured devices (``--subset-shift``, the JSON it wrote:
+   higher mean Spearman and +-10 % accuracy than each shipped recipe evaluated there); their
+   candidates are transfer, mlp and the two ridges (the gp is not refit: the holdout is drawn from
+   the subset and says nothing about the rest of the space). The JSON's ``subset_shift`` field
+   quotes transfer's accuracy under that protocol (mean over the fully measured devices);
 4. saves it with `Predictor.save` (npz + JSON, no pickles) and renames the two files to
    ``<space>_<device>_<metric>.npz`` / ``.json``; the JSON gets the record of the build (device,
    metric, unit, train size, holdout metrics of every candidate, the measured source, the split's
@@ -45,6 +53,30 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "hwnas" / "_data" / "predictors"
 HOLDOUT_FRACTION = 0.10
 SPLIT_SEED = 0
+SUBSET_MAX = 1999  # measured on at most the 1,999-arch OneProxy/nn-Meter subset
+SUBSET_PROTOCOL = ("trained on the 1,999-arch subset of fully measured devices, tested on the other 13,626 "
+                   "(mean over devices)")
+
+
+def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, str, dict | None]":
+    """(transfer wins, why, transfer's subset-shift record) from bench/subset_shift.py's JSON."""
+    if not path or not Path(path).is_file():
+        return False, f"no subset-shift results at {path}", None
+    summary = json.loads(Path(path).read_text())["summary"]
+    t = summary.get("transfer")
+    if t is None:
+        return False, "transfer not in the subset-shift results", None
+    others = {m: r for m, r in summary.items() if m != "transfer" and r.get("devices") == t.get("devices")}
+    lost = [m for m, r in others.items() if not (t["spearman"] > r["spearman"] and t["acc10_pct"] > r["acc10_pct"])]
+    record = {"spearman": t["spearman"], "acc10_pct": t["acc10_pct"], "cheap30_spearman": t["cheap30_spearman"],
+              "cheap30_acc10_pct": t["cheap30_acc10_pct"], "devices": t.get("devices"), "protocol": SUBSET_PROTOCOL,
+              "others": {m: {k: r[k] for k in ("spearman", "acc10_pct", "cheap30_spearman", "cheap30_acc10_pct")}
+                         for m, r in others.items()}, "source": Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()}
+    if lost:
+        return False, f"transfer does not beat {', '.join(lost)} on the subset-shift protocol", record
+    return True, (f"subset-shift protocol (mean over {t.get('devices')} fully measured devices): transfer Spearman "
+                  f"{t['spearman']:.4f} / +-10 % {t['acc10_pct']:.1f} beats "
+                  + ", ".join(f"{m} {r['spearman']:.4f} / {r['acc10_pct']:.1f}" for m, r in others.items())), record
 
 
 def train_indices_sha256(indices: np.ndarray) -> str:
@@ -113,7 +145,10 @@ def build_one(space: str, device: str, metric: str, args, all_archs, command: st
         "ridge": ("ridge", {"target": "raw"}),
         "ridge-log": ("ridge", {"target": "log"}),
     }
-    if train_size <= args.gp_max_train:  # the exact GP is cubic in the training set
+    use_transfer = n <= SUBSET_MAX and args.transfer_verdict[0]
+    if use_transfer:
+        runs["transfer"] = ("transfer", {"exclude": device})
+    elif train_size <= args.gp_max_train:  # the exact GP is cubic in the training set
         runs["gp"] = ("gp", {"max_train": train_size})
     results, candidates, positive = {}, {}, {}
     for name, (model, hparams) in runs.items():
@@ -129,7 +164,10 @@ def build_one(space: str, device: str, metric: str, args, all_archs, command: st
                             "fit_s": round(r.fit_s, 2), "total_s": round(elapsed, 2)}
         print(f"  {device} {metric} {name:9s} Spearman {r.metrics.spearman:.4f} +-10 % {r.metrics.acc10_pct:5.1f} "
               f"MAPE {r.metrics.mape_pct:6.2f} ({elapsed:.1f} s)", flush=True)
-    chosen, reason = choose(candidates, positive)
+    if use_transfer and positive["transfer"]:
+        chosen, reason = "transfer", args.transfer_verdict[1]
+    else:
+        chosen, reason = choose(candidates, positive)
     r = results[chosen]
     assert all(np.array_equal(r.train_indices, o.train_indices) for o in results.values())
 
@@ -152,6 +190,7 @@ def build_one(space: str, device: str, metric: str, args, all_archs, command: st
         "holdout": {k: candidates[chosen][k] for k in r.metrics.as_dict()},
         "candidates": candidates,
         "selection": reason,
+        **({"subset_shift": args.transfer_verdict[2]} if use_transfer and chosen == "transfer" else {}),
         "provenance": provenance(space, device, metric),
         "measured_input": measured_input,
         "measured_tables": "shipped hwnas/_data tables only (no registered HW-NAS-Bench pickle)",
@@ -195,9 +234,14 @@ def main() -> None:
     parser.add_argument("--large-from", type=int, default=5000)
     parser.add_argument("--gp-max-train", type=int, default=2000,
                         help="also fit the gp candidate up to this many training archs")
+    parser.add_argument("--subset-shift", default=str(ROOT / "bench" / "results" / "subset_shift.json"),
+                        help="bench/subset_shift.py's JSON: transfer for subset-only devices if it wins there")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summary", default=None, help="also write the records to this JSON file")
     args = parser.parse_args()
+    args.transfer_verdict = subset_shift_verdict(args.subset_shift)
+    print(f"subset-only devices: {'transfer' if args.transfer_verdict[0] else 'shipped recipes'} "
+          f"({args.transfer_verdict[1]})", flush=True)
 
     import torch
 
