@@ -87,6 +87,18 @@ def cost_table(space: str, device: str, metric: str = "latency") -> CostTable:
 
 @lru_cache(maxsize=64)
 def _nb201_table(device: str, metric: str) -> CostTable:
+    """The table from the disk cache (`hwnas.devices.cost_cache`) or built and cached."""
+    from hwnas.devices import cost_cache
+
+    cached = cost_cache.load(device, metric)
+    if cached is not None:
+        return cached
+    table = _build_nb201_table(device, metric)
+    cost_cache.save(table)
+    return table
+
+
+def _build_nb201_table(device: str, metric: str) -> CostTable:
     dev = get_device(device)
     unit = dev.unit(metric)
     from hwnas.devices.user import is_user_device

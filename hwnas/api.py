@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from hwnas.counting import ModelCost
 from hwnas.errors import HwnasUsageError
-from hwnas.export import ExportReport, calibrate_batchnorm, check_output_path, export_onnx
-from hwnas.init import build_seeded
 from hwnas.spaces import Arch, get_space
 
 
@@ -21,7 +19,7 @@ class ArchExport:
     index: int | None  # the space's index, where it has one
     dataset: str
     cost: ModelCost
-    report: ExportReport
+    report: "ExportReport"  # hwnas.export.ExportReport (torch is imported only when exporting)
 
 
 def resolve_arch(space: str, arch: "str | int | Arch") -> Arch:
@@ -55,6 +53,9 @@ def export(
     sp = get_space(space)
     a = resolve_arch(sp.name, arch)
     ds = sp.dataset(dataset)
+    from hwnas.export import calibrate_batchnorm, check_output_path, export_onnx
+    from hwnas.init import build_seeded
+
     check_output_path(path, probe=True)
     model = build_seeded(a, ds.name, seed)
     calibrate_batchnorm(model, ds.input_shape, seed=seed)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from hwnas.errors import ExportError, HwnasUsageError
-from hwnas.storage import current_umask
+from hwnas.storage import check_output_path, current_umask, probe_writable  # noqa: F401 (re-exported)
 
 MIN_OPSET = 17
 MAX_OPSET = 20  # highest opset the TorchScript exporter writes
@@ -41,37 +41,6 @@ def check_opset(opset: object) -> int:
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
         raise HwnasUsageError(f"opset {opset!r} is not supported; use {MIN_OPSET}..{MAX_OPSET}")
     return opset
-
-
-def probe_writable(folder: Path, what: str) -> None:
-    """Create and remove a temporary file in ``folder``: a usage error naming ``what`` when that
-    fails (permissions, a read-only or virtual file system such as /proc)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hwnas-probe.", dir=folder)
-    except OSError as exc:
-        raise HwnasUsageError(f"cannot write {what}: {exc.strerror or exc} in {str(folder)!r}") from None
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def check_output_path(path: "str | os.PathLike[str]", probe: bool = False) -> Path:
-    """``path`` as a Path whose folder exists and is writable; a usage error otherwise.
-    ``probe``: also create and remove a file there (``os.access`` says yes to root everywhere)."""
-    if not os.fspath(path).strip():
-        raise HwnasUsageError("output path is empty; give a file name such as net.onnx")
-    out = Path(path)
-    folder = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise HwnasUsageError(f"output path {str(out)!r} is a directory; give a file name such as net.onnx")
-    if folder.exists() and not folder.is_dir():
-        raise HwnasUsageError(f"cannot write {str(out)!r}: {str(folder)!r} is a file, not a folder")
-    if not folder.is_dir():
-        raise HwnasUsageError(f"cannot write {str(out)!r}: folder {str(folder)!r} does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        raise HwnasUsageError(f"cannot write {str(out)!r}: folder {str(folder)!r} is not writable")
-    if probe:
-        probe_writable(folder, repr(str(out)))
-    return out
 
 
 @torch.no_grad()

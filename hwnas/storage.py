@@ -55,3 +55,34 @@ def open_sqlite(path: "str | os.PathLike[str]", schema: str, use: str) -> sqlite
         head, _, fix = use.partition(";")
         raise HwnasUsageError(f"cannot use {path} {head.strip()} ({exc});{fix}") from exc
     return db
+
+
+def probe_writable(folder: Path, what: str) -> None:
+    """Create and remove a temporary file in ``folder``: a usage error naming ``what`` when that
+    fails (permissions, a read-only or virtual file system such as /proc)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".hwnas-probe.", dir=folder)
+    except OSError as exc:
+        raise HwnasUsageError(f"cannot write {what}: {exc.strerror or exc} in {str(folder)!r}") from None
+    os.close(fd)
+    os.unlink(tmp)
+
+
+def check_output_path(path: "str | os.PathLike[str]", probe: bool = False) -> Path:
+    """``path`` as a Path whose folder exists and is writable; a usage error otherwise.
+    ``probe``: also create and remove a file there (``os.access`` says yes to root everywhere)."""
+    if not os.fspath(path).strip():
+        raise HwnasUsageError("output path is empty; give a file name such as net.onnx")
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise HwnasUsageError(f"output path {str(out)!r} is a directory; give a file name such as net.onnx")
+    if folder.exists() and not folder.is_dir():
+        raise HwnasUsageError(f"cannot write {str(out)!r}: {str(folder)!r} is a file, not a folder")
+    if not folder.is_dir():
+        raise HwnasUsageError(f"cannot write {str(out)!r}: folder {str(folder)!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise HwnasUsageError(f"cannot write {str(out)!r}: folder {str(folder)!r} is not writable")
+    if probe:
+        probe_writable(folder, repr(str(out)))
+    return out

@@ -171,7 +171,7 @@ def _nearest_existing(path: Path) -> Path:
 def check_writable_folder(path: Path, what: str) -> None:
     """A usage error, before any work, when folder ``path`` cannot be created or written: a file
     in its way, a read-only or virtual file system (/proc), no permission. Creates nothing."""
-    from hwnas.export import probe_writable
+    from hwnas.storage import probe_writable
 
     if path.exists():
         if not path.is_dir():
@@ -186,7 +186,7 @@ def check_writable_folder(path: Path, what: str) -> None:
 
 def check_writable_file(path: Path, what: str) -> None:
     """A usage error when file ``path`` cannot be created or written (see `check_writable_folder`)."""
-    from hwnas.export import probe_writable
+    from hwnas.storage import probe_writable
 
     if path.is_dir():
         raise HwnasUsageError(f"{what} {str(path)!r} is a folder; give a file")

@@ -227,7 +227,7 @@ def predict_cmd(device: str, space: str, archs: str, metric: str, out: str) -> N
       hwnas predictors predict --device jetson-tx2 --archs 0-99,6111 --out tx2.csv
     """
     from hwnas.devices.costs import cost_table, predict_cost
-    from hwnas.export import check_output_path
+    from hwnas.storage import check_output_path
     from hwnas.storage import atomic_write
 
     target = check_output_path(out, probe=True)

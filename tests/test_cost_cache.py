@@ -1,0 +1,52 @@
+"""The disk cache of derived cost tables: identical tables, keys that follow their inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwnas.devices import _tables, cost_cache
+from hwnas.devices.costs import _build_nb201_table, _nb201_table, cost_table
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HWNAS_CACHE_DIR", str(tmp_path / "cache"))
+    _tables.clear_cache()
+    _nb201_table.cache_clear()
+    yield
+    _nb201_table.cache_clear()
+    _tables.clear_cache()
+
+
+def _same(a, b):
+    for field in ("values", "source_codes", "extrapolated", "bound"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert (x is None) == (y is None), field
+        if x is not None:
+            np.testing.assert_array_equal(x, y)
+    assert (a.provenance, a.measured_input, a.unit) == (b.provenance, b.measured_input, b.unit)
+
+
+def test_cached_table_is_identical_and_read_back(tmp_path):
+    built = _build_nb201_table("jetson-tx2", "energy")
+    first = cost_table("nb201", "jetson-tx2", "energy")
+    _same(first, built)
+    files = sorted(p.name for p in (tmp_path / "cache" / "costs").glob("*.npz"))
+    assert any(n.startswith("nb201_jetson-tx2_energy_") for n in files)
+    assert any(n.startswith("nb201_jetson-tx2_latency_") for n in files)  # the energy rests on it
+    _nb201_table.cache_clear()
+    _same(cost_cache.load("jetson-tx2", "energy"), built)
+
+
+def test_key_follows_the_inputs_and_the_switch(tmp_path, monkeypatch):
+    key = cost_cache.table_key("raspi4", "latency")
+    assert cost_cache.table_key("raspi4", "latency") == key and cost_cache.table_key("pixel3", "latency") != key
+    folder = tmp_path / "home" / "devices" / "raspi4"  # any input file appearing changes the key
+    folder.mkdir(parents=True)
+    (folder / "latency.json").write_text("{}")
+    assert cost_cache.table_key("raspi4", "latency") != key
+    monkeypatch.setenv("HWNAS_COST_CACHE", "0")
+    cost_table("nb201", "raspi4", "latency")
+    assert not (tmp_path / "cache" / "costs").exists()
