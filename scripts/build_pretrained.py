@@ -67,6 +67,10 @@ def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, 
     if t is None:
         return False, "transfer not in the subset-shift results", None
     others = {m: r for m, r in summary.items() if m != "transfer" and r.get("devices") == t.get("devices")}
+    missing = [m for m in ("mlp", "ridge", "ridge-log", "gp") if m not in others]
+    if missing:  # every recipe the build would otherwise ship must have been compared on the same devices
+        return False, (f"the subset-shift results lack {', '.join(missing)} on all {t.get('devices')} devices "
+                       "transfer was run on"), None
     lost = [m for m, r in others.items() if not (t["spearman"] > r["spearman"] and t["acc10_pct"] > r["acc10_pct"])]
     record = {"spearman": t["spearman"], "acc10_pct": t["acc10_pct"], "cheap30_spearman": t["cheap30_spearman"],
               "cheap30_acc10_pct": t["cheap30_acc10_pct"], "devices": t.get("devices"), "protocol": SUBSET_PROTOCOL,
