@@ -62,7 +62,8 @@ def _file_digest(path: Path) -> str:
     return _digest_file(str(path), st.st_size, st.st_mtime_ns)
 
 
-def _inputs(device: str, metric: str) -> list[Path]:
+def _inputs(device: str, metric: str) -> list[tuple[str, Path]]:
+    """(name independent of where hwnas and the user folder live, path) of every input file."""
     data = Path(str(resources.files("hwnas._data")))
     files = [data / "nb201_measured.npz", data / "nb201_measured.json", data / "nb201_archs.npz"]
     for m in {metric, "latency"}:  # an energy estimate rests on the latency table
@@ -70,11 +71,11 @@ def _inputs(device: str, metric: str) -> list[Path]:
             files.append(data / "predictors" / f"nb201_{device}_{m}{suffix}")
     if metric == "energy":
         files += [data / "fbnet_lut.npz", data / "energy_validation.json"]
+    named = [(f"hwnas/_data/{p.relative_to(data)}", p) for p in files]
     user = _tables.user_data_dir()
-    files += [user / _tables.HWNASBENCH_DIR / "provenance.json", user / _tables.HW360_DIR / "provenance.json"]
-    for m in ("latency", "energy"):
-        files += [user / "devices" / device / f"{m}.json", user / "devices" / device / f"{m}.npz"]
-    return files
+    rel = [f"{_tables.HWNASBENCH_DIR}/provenance.json", f"{_tables.HW360_DIR}/provenance.json"]
+    rel += [f"devices/{device}/{m}.{ext}" for m in ("latency", "energy") for ext in ("json", "npz")]
+    return named + [(f"user:{r}", user / r) for r in rel]
 
 
 def table_key(device: str, metric: str) -> str:
@@ -82,7 +83,7 @@ def table_key(device: str, metric: str) -> str:
     from hwnas import __version__
 
     parts = {"format": FORMAT, "version": __version__, "device": device, "metric": metric,
-             "files": {p.name if "_data" in p.parts else str(p): _file_digest(p) for p in _inputs(device, metric)}}
+             "files": {name: _file_digest(p) for name, p in _inputs(device, metric)}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -30,14 +30,14 @@ def _same(a, b):
 
 
 def test_cached_table_is_identical_and_read_back(tmp_path):
-    built = _build_nb201_table("jetson-tx2", "energy")
-    first = cost_table("nb201", "jetson-tx2", "energy")
+    built = _build_nb201_table("eyeriss", "energy")
+    first = cost_table("nb201", "eyeriss", "energy")
     _same(first, built)
     files = sorted(p.name for p in (tmp_path / "cache" / "costs").glob("*.npz"))
-    assert any(n.startswith("nb201_jetson-tx2_energy_") for n in files)
-    assert any(n.startswith("nb201_jetson-tx2_latency_") for n in files)  # the energy rests on it
+    assert any(n.startswith("nb201_eyeriss_energy_") for n in files)
+    assert any(n.startswith("nb201_eyeriss_latency_") for n in files)  # the energy rests on it
     _nb201_table.cache_clear()
-    _same(cost_cache.load("jetson-tx2", "energy"), built)
+    _same(cost_cache.load("eyeriss", "energy"), built)
 
 
 def test_key_follows_the_inputs_and_the_switch(tmp_path, monkeypatch):
@@ -50,3 +50,17 @@ def test_key_follows_the_inputs_and_the_switch(tmp_path, monkeypatch):
     monkeypatch.setenv("HWNAS_COST_CACHE", "0")
     cost_table("nb201", "raspi4", "latency")
     assert not (tmp_path / "cache" / "costs").exists()
+
+
+def test_shipped_tables_are_current_and_equal_a_fresh_build():
+    """scripts/build_cost_tables.py must be rerun when an input of the default command changes."""
+    from importlib import resources
+    from pathlib import Path
+
+    shipped = Path(str(resources.files("hwnas._data"))) / cost_cache.SHIPPED_DIR
+    names = sorted(p.name for p in shipped.glob("*.npz"))
+    assert names, "no shipped cost tables"
+    for metric in ("latency", "energy"):
+        key = cost_cache.table_key("jetson-tx2", metric)
+        assert f"nb201_jetson-tx2_{metric}_{key}.npz" in names, f"stale: rerun scripts/build_cost_tables.py ({names})"
+    _same(cost_cache.load("jetson-tx2", "latency"), _build_nb201_table("jetson-tx2", "latency"))
