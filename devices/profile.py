@@ -9,7 +9,8 @@ fixed protocol (`docs/profiling.md`):
   graph optimisation level ``ORT_ENABLE_ALL``, ``CPUExecutionProvider`` only;
 * ``warmup`` untimed runs, then ``repeats`` runs each timed with `time.perf_counter_ns` around
   ``session.run`` (Python's garbage collector paused during the loop);
-* ``latency_ms``: the median of the timed runs; ``latency_var_ms2``: their variance (ddof 0).
+* ``latency_ms``: the median of the timed runs; ``latency_var_ms2``: their variance (ddof 0);
+* the progress bar is redrawn between networks only (no refresh thread runs during a timing).
 
 NAS-Bench-201 models come from the node-by-node builder `hwnas.predictors.nb201_onnx` (the
 graph `export_onnx(merge_identical_ops=False)` writes, built in milliseconds instead of ~1 s)
@@ -473,6 +474,7 @@ def _progress(enabled: bool):
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
         console=Console(stderr=True), disable=not enabled, transient=False,
+        auto_refresh=False,  # no refresh thread wanting the GIL while a network is timed
     )
 
 
@@ -551,6 +553,7 @@ def profile_archs(space: str, dataset: str, indices: "Sequence[int] | np.ndarray
                     fh.flush()
                     os.fsync(fh.fileno())
                 bar.update(task, advance=1, status=f"{index}: {median:.3f} ms")
+                bar.refresh()
     finally:
         if fh is not None:
             fh.close()
