@@ -116,7 +116,7 @@ case("pareto-repeated-latency", ["pareto", "--device", "raspi4", "--latency", "5
 
 # --- pareto: names -------------------------------------------------------------------------------------
 for cid, extra in [
-    ("device-unknown", ["--device", "raspi5"]), ("device-empty", ["--device", ""]),
+    ("device-unknown", ["--device", "raspi6"]), ("device-empty", ["--device", ""]),
     ("dataset-unknown", ["--dataset", "cifar1000"]), ("dataset-empty", ["--dataset", ""]),
     ("dataset-imagenet", ["--dataset", "imagenet"]), ("proxy-unknown", ["--proxy", "nope"]),
     ("proxy-empty", ["--proxy", ""]), ("proxy-one-unknown", ["--proxy", "az_nas,nope"]),

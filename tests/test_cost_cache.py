@@ -20,12 +20,12 @@ def _isolated(tmp_path, monkeypatch):
     _tables.clear_cache()
 
 
-def _same(a, b):
+def _same(a, b, rtol: float = 0.0):
     for field in ("values", "source_codes", "extrapolated", "bound"):
         x, y = getattr(a, field), getattr(b, field)
         assert (x is None) == (y is None), field
         if x is not None:
-            np.testing.assert_array_equal(x, y)
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=0)
     assert (a.provenance, a.measured_input, a.unit) == (b.provenance, b.measured_input, b.unit)
 
 
@@ -63,4 +63,5 @@ def test_shipped_tables_are_current_and_equal_a_fresh_build():
     for metric in ("latency", "energy"):
         key = cost_cache.table_key("jetson-tx2", metric)
         assert f"nb201_jetson-tx2_{metric}_{key}.npz" in names, f"stale: rerun scripts/build_cost_tables.py ({names})"
-    _same(cost_cache.load("jetson-tx2", "latency"), _build_nb201_table("jetson-tx2", "latency"))
+    # built in another process: BLAS may sum in another order (differences ~1e-12 relative)
+    _same(cost_cache.load("jetson-tx2", "latency"), _build_nb201_table("jetson-tx2", "latency"), rtol=1e-9)

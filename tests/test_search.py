@@ -265,7 +265,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args,needle", [
     (["--device", "raspi4", "--latency", "20"], "no unit"),
-    (["--device", "raspi5", "--latency", "5ms"], "raspi4"),
+    (["--device", "raspi6", "--latency", "5ms"], "raspi4"),
     (["--device", "raspi4", "--energy", "5mJ"], "has no energy"),
     (["--device", "raspi4", "--latency", "-1ms"], "positive"),
     (["--device", "raspi4", "--latency", "5ms", "--algorithm", "nsga9"], "nsga"),
