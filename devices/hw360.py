@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from hwnas.devices import _tables
 from hwnas.errors import HwnasUsageError
+from hwnas.storage import replace_folder
 
 N_NB201 = 15_625
 REQUIRED = ("arch_idx", "device", "framework", "task", "lat_ms_median", "energy_mj")
@@ -174,14 +174,7 @@ def register_hw360(path: "str | Path") -> dict:
             col_dataset=np.array([c[2] for c in cols]), failed_rows=np.zeros(0, dtype=np.int64),
             failed_cols=np.zeros(0, dtype=np.int64))
         (tmp / "provenance.json").write_text(json.dumps(meta, indent=1) + "\n")
-        final = root / _tables.HW360_DIR
-        old = None
-        if final.exists():
-            old = root / f".hw360-old-{os.getpid()}"
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, root / _tables.HW360_DIR)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -24,7 +24,6 @@ import datetime as _dt
 import hashlib
 import json
 import math
-import os
 import pickle
 import shutil
 import tempfile
@@ -37,6 +36,7 @@ import numpy as np
 from hwnas.devices import _tables
 from hwnas.devices.registry import get_device
 from hwnas.errors import HwnasUsageError
+from hwnas.storage import replace_folder
 
 NB201_SPACE_KEY = "nasbench201"
 FBNET_SPACE_KEY = "fbnet"
@@ -271,14 +271,7 @@ def register_hwnasbench(path: "str | Path") -> dict:
             meta["fbnet"] = {"metrics": metrics, "blocks": len(keys),
                              "units": {m: UNITS[m.split("_", 1)[1]] for m in metrics}}
         (tmp / "provenance.json").write_text(json.dumps(meta, indent=1) + "\n")
-        final = root / _tables.HWNASBENCH_DIR
-        old = None
-        if final.exists():
-            old = root / f".hwnasbench-old-{os.getpid()}"
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, root / _tables.HWNASBENCH_DIR)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

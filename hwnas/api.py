@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hwnas.counting import ModelCost
 from hwnas.errors import HwnasUsageError
 from hwnas.spaces import Arch, get_space
+
+if TYPE_CHECKING:  # torch is imported only when exporting
+    from hwnas.export import ExportReport
 
 
 @dataclass(frozen=True)

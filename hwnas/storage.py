@@ -57,6 +57,20 @@ def open_sqlite(path: "str | os.PathLike[str]", schema: str, use: str) -> sqlite
     return db
 
 
+def replace_folder(staged: Path, final: Path) -> None:
+    """Put the fully written folder ``staged`` in place of ``final`` (same file system): readers
+    see the old folder or the new one, never a mix; the old one is removed afterwards."""
+    import shutil
+
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}-old-{os.getpid()}"
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def probe_writable(folder: Path, what: str) -> None:
     """Create and remove a temporary file in ``folder``: a usage error naming ``what`` when that
     fails (permissions, a read-only or virtual file system such as /proc)."""
