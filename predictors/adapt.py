@@ -10,14 +10,20 @@ Method (measured on HELP's protocol, ``bench/fewshot_help.py``; Pi 5, ``bench/fe
   op) and the log-costs of the fully measured *source* devices, also as a low-rank embedding
   (first components of the PCA of the standardised source log-costs);
 * eight small "views", each a ridge regression on a few of those features with its shrinkage
-  chosen by leave-one-out on the samples (scikit-learn ``RidgeCV``). Of the log cost: op counts;
-  op counts + log FLOPs/params; embedding + log FLOPs/params; op counts + 2 embedding
-  components; op counts + the best single source; the best single source alone (the source
-  chosen by its own LOO error). Of the cost itself (additive costs): FLOPs + params; op counts +
-  FLOPs + params (NB201 only);
-* the prediction is the geometric mean of the four views with the lowest leave-one-out error
-  (squared log error; squared relative error for the views of the cost itself). Every view is
-  linear in (arch features, source log-costs): the adapter stores plain coefficients.
+  chosen by exact leave-one-out on the samples. Of the log cost: op counts; op counts + log
+  FLOPs/params; embedding + log FLOPs/params; op counts + 2 embedding components; op counts +
+  the best single source; the best single source alone (the source chosen by its own LOO
+  error). Of the cost itself (additive costs): op counts + FLOPs + params (NB201 only), and the
+  "FLOPs + params line", cost = a * FLOPs + b * params + c by plain least squares (NB201 only:
+  what a user would fit first);
+* below 100 samples the prediction is a weighted geometric mean of all views, weight 1 / (the
+  view's LOO mean squared log error), then shrunk towards the line: log prediction = (1 - lam) *
+  log line + lam * weighted views, with lam in [0, 1] the value that minimises the squared log
+  error of the LOO predictions (no evidence that the views beat the line: lam = 0, the line).
+  Chosen on HELP's protocol over "mean of the 4 views with the lowest LOO error" (the previous
+  rule), the single best view, non-negative stacking, Akaike-style weights and line-offset
+  residual views. Every view is linear in (arch features, source log-costs): the adapter stores
+  plain coefficients and one weight per view. From 100 samples on: one "full" view (below).
 
 The adapter also reports its own error, estimated by refitting the whole procedure without each
 sample in turn (leave-one-out; 20-fold beyond 60 samples): Spearman, MAPE and +-10 % accuracy on
@@ -42,7 +48,8 @@ FORMAT = "hwnas-adapter"
 FORMAT_VERSION = 1
 MIN_SAMPLES = 5
 EMBED_DIM = 3  # PCA components of the source log-costs in the "embedding" view
-TOP_VIEWS = 4  # how many views (lowest LOO error) are averaged
+FEW_TOP: "int | None" = None
+LINE_VIEW = "line:flops+params"  # cost = a * FLOPs + b * params + c, least squares (few-shot regime)
 LOO_MAX = 60  # exact leave-one-out up to this many samples, else CV_FOLDS-fold
 FULL_FROM = 100  # from this many samples on, the "full" view alone (every feature, every source)
 FULL_TOP = 1  # how many of those two views are averaged (geometric mean)
@@ -225,7 +232,7 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
         "counts+embed2": ("log", counts + [("e", j) for j in range(min(2, k))]),
         "counts+best_source": ("log", counts + [("s", -1)]),
         "best_source": ("log", [("s", -1)]),
-        "raw:flops+params": ("raw", rawx),
+        LINE_VIEW: ("raw", rawx),
         "raw:counts+flops+params": ("raw", counts + rawx),
     }
     if n >= FULL_FROM:
@@ -236,7 +243,7 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
             views["raw:onehot+flops+params"] = ("raw", onehot + rawx)
         return views
     if not extra:  # FBNet: no FLOPs columns
-        for name in ("counts+flops", "raw:flops+params", "raw:counts+flops+params"):
+        for name in ("counts+flops", LINE_VIEW, "raw:counts+flops+params"):
             views.pop(name)
     return views
 
@@ -285,22 +292,106 @@ class _Fit:
     views: list[str]
     view_loo_mse: dict[str, float]
     best_source: int
+    weights: "np.ndarray | None" = None  # [views]: log prediction = sum of weight x view; None: the mean
 
 
 def _predict_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """Log-cost prediction: the mean over views of each view's log prediction."""
+    """Log-cost prediction: the weighted sum over views of each view's log prediction (``weights``;
+    absent or empty: the plain mean, as adapters saved before view weights)."""
     lin = arch @ np.asarray(fit.coef_arch).T + src @ np.asarray(fit.coef_src).T + np.asarray(fit.intercept)
     coef_o = np.asarray(fit.coef_onehot)
     if coef_o.size:
         lin = lin + onehot @ coef_o.T
     raw = np.asarray(fit.raw, dtype=bool)
     out = np.where(raw, np.log(np.maximum(lin, fit.floor)), lin)
-    return out.mean(axis=1)
+    w = getattr(fit, "weights", None)
+    if w is None or np.asarray(w).size == 0:  # adapters saved before view weights: the plain mean
+        return out.mean(axis=1)
+    return out @ np.asarray(w, dtype=np.float64)
 
 
 def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
-    """Fit every view on ``rows`` (log targets ``y``) and keep the TOP_VIEWS with the lowest
-    leave-one-out error (squared log error; relative error for raw views)."""
+    if len(rows) < FULL_FROM:
+        return _fit_few(d, rows, y)
+    return _fit_many(d, rows, y)
+
+
+def _ridge_loo(x: np.ndarray, t: np.ndarray, alphas: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge regressions of ``t`` on ``x`` with an unpenalised intercept, one per alpha: (coefficients
+    on ``x`` [A, p], exact leave-one-out residuals [A, n]) from the SVD of the centred ``x``."""
+    n = len(t)
+    m = x.mean(0)
+    xc = x - m
+    tc = t - t.mean()
+    u, sv, vt = np.linalg.svd(xc, full_matrices=False)
+    keep = sv > 1e-10 * max(sv.max(initial=0.0), 1e-300)
+    u, sv, vt = u[:, keep], sv[keep], vt[keep]
+    uty = u.T @ tc
+    coefs, res = [], []
+    for a in alphas:
+        f = sv ** 2 / (sv ** 2 + a)
+        fitted = t.mean() + u @ (f * uty)
+        h = 1.0 / n + (u ** 2) @ f
+        res.append((t - fitted) / np.maximum(1.0 - h, 1e-9))
+        coefs.append(vt.T @ (f / sv * uty))
+    return np.array(coefs), np.array(res)
+
+
+def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
+    """Below FULL_FROM samples: every view of `_views` with its exact leave-one-out predictions,
+    combined in log space with weights 1 / (LOO mean squared log error), then shrunk towards the
+    FLOPs + params line (the view "line:flops+params", plain least squares on the cost) by the
+    convex weight that minimises the LOO error of the blend (0: the line alone, 1: the weighted
+    views). Ridge shrinkage of each view: the alpha of ALPHAS with the lowest LOO error."""
+    n = len(rows)
+    best = _best_source(d.src[rows], y)
+    ey = np.exp(y)
+    floor = float(0.1 * ey.min())
+    items = []  # (name, raw, coef_arch, coef_src, coef_onehot, intercept, LOO log predictions)
+    for name, (scale, cols) in _views(d, n).items():
+        wa, ws, wo, b = _linear_map(d, cols, best)
+        x = d.arch[rows] @ wa + d.src[rows] @ ws + d.onehot[rows] @ wo + b
+        mu, sd = x.mean(0), x.std(0)
+        sd = np.where(sd > 1e-12, sd, 1.0)
+        raw = scale == "raw"
+        target = ey if raw else y
+        alphas = (0.0,) if name == LINE_VIEW else ALPHAS  # the line: ordinary least squares
+        coefs, res = _ridge_loo((x - mu) / sd, target, alphas)
+        k = int(np.argmin(np.mean(res ** 2, axis=1)))
+        c = coefs[k] / sd
+        loo = target - res[k]
+        if raw:
+            loo = np.log(np.maximum(loo, floor))
+        items.append((name, raw, wa @ c, ws @ c, wo @ c, float(target.mean() - mu @ c + b @ c), loo))
+    mse = np.array([np.mean((y - it[6]) ** 2) for it in items])
+    w = 1.0 / np.maximum(mse, 1e-12)
+    if FEW_TOP is not None:  # only the FEW_TOP views with the lowest LOO error
+        w[np.argsort(mse, kind="stable")[FEW_TOP:]] = 0.0
+    w = w / w.sum()
+    names = [it[0] for it in items]
+    if LINE_VIEW in names:  # shrink towards the line by the LOO-optimal convex weight
+        li = names.index(LINE_VIEW)
+        line = items[li][6]
+        delta = np.column_stack([it[6] for it in items]) @ w - line
+        lam = float(np.clip(np.dot(y - line, delta) / max(float(np.dot(delta, delta)), 1e-300), 0.0, 1.0))
+        w = lam * w
+        w[li] += 1.0 - lam
+    order = sorted(range(len(items)), key=lambda i: (-w[i], names[i]))
+    order = [i for i in order if w[i] > 0]
+    return _Fit(
+        coef_arch=np.array([items[i][2] for i in order]), coef_src=np.array([items[i][3] for i in order]),
+        coef_onehot=np.array([items[i][4] for i in order]).reshape(len(order), d.onehot.shape[1]),
+        intercept=np.array([items[i][5] for i in order]), raw=np.array([items[i][1] for i in order]),
+        floor=floor, views=[names[i] for i in order],
+        view_loo_mse={names[i]: float(mse[i]) for i in np.argsort(mse, kind="stable")},
+        best_source=best, weights=np.array([w[i] for i in order]),
+    )
+
+
+def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
+    """From FULL_FROM samples on: fit the views of `_views` (RidgeCV) on ``rows`` (log targets
+    ``y``) and keep the one with the lowest leave-one-out error (squared log error; relative
+    error for raw views)."""
     from sklearn.linear_model import RidgeCV
 
     best = _best_source(d.src[rows], y)
@@ -319,12 +410,9 @@ def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         loo = float(np.mean(sq / ey ** 2)) if scale == "raw" else float(np.mean(sq))
         c = r.coef_ / s
         fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c))
-    if len(rows) >= FULL_FROM:  # the one of the two views with the lower LOO error
-        fits.sort(key=lambda f: (f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
-        top = fits[:FULL_TOP]
-    else:
-        fits.sort(key=lambda f: (f[0], f[1]))
-        top = fits[:TOP_VIEWS]
+    # the one of the two views with the lower LOO error
+    fits.sort(key=lambda f: (f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
+    top = fits[:FULL_TOP]
     return _Fit(
         coef_arch=np.array([f[2] for f in top]), coef_src=np.array([f[3] for f in top]),
         coef_onehot=np.array([f[6] for f in top]).reshape(len(top), d.onehot.shape[1]),
@@ -355,8 +443,8 @@ def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int) -> 
 # --- the adapter ----------------------------------------------------------------------------------
 @dataclass
 class Adapter:
-    """A fitted few-shot cost model for one new device: the geometric mean over its views of
-    each view's linear prediction ``arch @ coef_arch[v] + log source costs @ coef_src[v] +
+    """A fitted few-shot cost model for one new device: the weighted geometric mean (``weights``,
+    summing to 1; empty = equal) over its views of each view's linear prediction ``arch @ coef_arch[v] + log source costs @ coef_src[v] +
     intercept[v]`` (the log cost, or for ``raw[v]`` views the cost itself, clipped at ``floor``).
     `predict` returns the cost in ``unit`` (ms or mJ).
 
@@ -383,6 +471,7 @@ class Adapter:
     seed: int = 0
     device: str = ""
     coef_onehot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [views, one-hot] or empty
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [views] or empty (= the plain mean)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -419,7 +508,8 @@ class Adapter:
             "view_loo_mse": {k: float(v) for k, v in self.view_loo_mse.items()},
             "loo": {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in self.loo.items()},
             "seed": int(self.seed),
-            "method": (f"mean of the {TOP_VIEWS} ridge views with the lowest LOO error (log space); from "
+            "method": (f"ridge views and the FLOPs+params line weighted by 1/LOO error (log space), shrunk "
+                       f"towards the line by the LOO-optimal convex weight; from "
                        f"{FULL_FROM} samples on the one with the lower LOO error of: ridge on every feature, source and "
                        f"the one-hot genotype (log); ridge on one-hot, FLOPs and params (cost)"),
         }
@@ -431,10 +521,15 @@ class Adapter:
             "coef_src": np.asarray(self.coef_src, dtype=np.float64),
             "intercept": np.asarray(self.intercept, dtype=np.float64),
             "coef_onehot": self._coef_onehot(),
+            "weights": self._weights(),
             "raw": np.asarray(self.raw, dtype=np.bool_),
             "sample_indices": np.asarray(self.sample_indices, dtype=np.int64),
             "sample_values": np.asarray(self.sample_values, dtype=np.float64),
         }
+
+    def _weights(self) -> np.ndarray:
+        w = np.asarray(self.weights, dtype=np.float64).reshape(-1)
+        return w if w.size else np.full(len(self.views), 1.0 / max(len(self.views), 1))
 
     def _coef_onehot(self) -> np.ndarray:
         c = np.asarray(self.coef_onehot, dtype=np.float64)
@@ -456,7 +551,9 @@ class Adapter:
             n_onehot = _onehot(_space_name(str(config["space"]))).shape[1]
             coef_onehot = (np.asarray(arrays["coef_onehot"], dtype=np.float64) if "coef_onehot" in arrays
                            else np.zeros((v, n_onehot)))  # adapters saved before the one-hot block
-            if coef_onehot.shape != (v, n_onehot):
+            weights = (np.asarray(arrays["weights"], dtype=np.float64) if "weights" in arrays
+                       else np.full(v, 1.0 / v))  # adapters saved before view weights: the plain mean
+            if coef_onehot.shape != (v, n_onehot) or weights.shape != (v,):
                 raise ValueError("array shapes do not match the config")
             if (coef_arch.shape != (v, len(config["feature_names"])) or coef_src.shape != (v, len(config["sources"]))
                     or intercept.shape != (v,) or raw.shape != (v,)):
@@ -471,7 +568,7 @@ class Adapter:
                 views=[str(v) for v in config["views"]],
                 view_loo_mse={str(k): float(v) for k, v in config["view_loo_mse"].items()},
                 loo=dict(config["loo"]), seed=int(config.get("seed", 0)), device=str(config.get("device", "")),
-                coef_onehot=coef_onehot,
+                coef_onehot=coef_onehot, weights=weights,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise HwnasUsageError(f"cannot restore the adapter: {exc}") from None
@@ -548,7 +645,8 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     return Adapter(
         space=space, dataset=ds, metric=metric, unit=METRIC_UNITS[metric], sources=list(src_names),
         source_metric=source_metric, feature_names=names, coef_arch=fit.coef_arch, coef_src=fit.coef_src,
-        intercept=fit.intercept, coef_onehot=fit.coef_onehot, raw=fit.raw, floor=fit.floor, sample_indices=rows, sample_values=y, views=fit.views,
+        intercept=fit.intercept, coef_onehot=fit.coef_onehot,
+        weights=fit.weights if fit.weights is not None else np.full(len(fit.views), 1.0 / len(fit.views)), raw=fit.raw, floor=fit.floor, sample_indices=rows, sample_values=y, views=fit.views,
         view_loo_mse=fit.view_loo_mse, loo=loo, seed=int(seed), device=str(device),
     )
 

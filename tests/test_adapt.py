@@ -77,3 +77,30 @@ def test_bad_input(rows, values, needle):
     with pytest.raises(HwnasUsageError, match=needle) as err:
         fit_adapter("nb201", rows, values, sources=SOURCES)
     assert "\n" not in str(err.value)
+
+
+def test_reads_arrays_saved_without_view_weights(raspi4_fit):
+    """Adapters saved before view weights (no "weights" array) predict the plain mean of their views."""
+    ad, _, _ = raspi4_fit
+    arrays = {k: v for k, v in ad.to_arrays().items() if k != "weights"}
+    old = Adapter.from_arrays(arrays, ad.config())
+    v = len(ad.views)
+    assert np.allclose(old.weights, 1.0 / v)
+    equal = Adapter.from_arrays({**arrays, "weights": np.full(v, 1.0 / v)}, ad.config())
+    idx = np.arange(0, 15_625, 11)
+    assert np.array_equal(old.predict(idx), equal.predict(idx))
+    assert abs(float(np.sum(ad.weights)) - 1.0) < 1e-9 and np.all(ad.weights > 0)
+
+
+def test_few_samples_fall_back_to_the_flops_params_line():
+    """A cost that is exactly a line in FLOPs and params: the adapter puts (almost) all its weight
+    on the line view and predicts the cost, whatever the sources say."""
+    from hwnas.spaces.nb201 import cost_arrays
+
+    params, flops = cost_arrays("cifar10")
+    y = 0.3 * flops / 1e6 + 2.0 * params / 1e6 + 1.0
+    rows = np.random.default_rng(1).choice(15_625, 10, replace=False)
+    ad = fit_adapter("nb201", rows, y[rows], sources=SOURCES, estimate_error=False)
+    assert ad.views[0] == "line:flops+params" and ad.weights[0] > 0.9
+    idx = np.arange(0, 15_625, 5)
+    assert np.median(np.abs(ad.predict(idx) / y[idx] - 1)) < 0.01
