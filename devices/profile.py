@@ -41,6 +41,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from hwnas.errors import HwnasUsageError
+from hwnas.progress import progress_bar
+from hwnas.storage import probe_writable
 
 COLUMNS: tuple[str, ...] = ("arch", "latency_ms", "latency_var_ms2", "arch_str")
 DEFAULT_THREADS = 1
@@ -379,12 +381,7 @@ def check_out_path(out: "str | os.PathLike[str]") -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise HwnasUsageError(f"cannot write {str(path)!r}: {str(existing)!r} is a file, not a folder")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".hwnas-probe.", dir=existing)
-    except OSError as exc:
-        raise HwnasUsageError(f"cannot write {str(path)!r}: {exc.strerror or exc} in {str(existing)!r}") from None
-    os.close(fd)
-    os.unlink(tmp)
+    probe_writable(existing, repr(str(path)))
     for p in (path, sidecar_path(path)):
         if p.exists() and not os.access(p, os.W_OK):
             raise HwnasUsageError(f"cannot write {str(p)!r}: the file is not writable")
@@ -466,16 +463,8 @@ def _format_row(index: int, median: float, var: float, arch_str: str) -> str:
 
 
 def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-        console=Console(stderr=True), disable=not enabled, transient=False,
-        auto_refresh=False,  # no refresh thread wanting the GIL while a network is timed
-    )
+    # no refresh thread wanting the GIL while a network is timed
+    return progress_bar(enabled, auto_refresh=False)
 
 
 def _check_int(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
