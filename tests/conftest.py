@@ -27,3 +27,19 @@ def nb201_accuracy_rows() -> list[dict[str, str]]:
 def naslib_rows() -> list[dict[str, str]]:
     with open(_data_file("nb201/proxies_naslib_partial.csv"), newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """An empty user data folder (HWNAS_HOME) and cost cache (HWNAS_CACHE_DIR), with every
+    in-process cache of registered data, cost tables and user devices cleared before and after."""
+    from hwnas.devices import _tables
+    from hwnas.devices.user import clear_cache
+
+    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "hwnas-home"))
+    monkeypatch.setenv("HWNAS_CACHE_DIR", str(tmp_path / "cache"))
+    _tables.clear_cache()
+    clear_cache()  # user devices and cost tables
+    yield tmp_path
+    clear_cache()
+    _tables.clear_cache()

@@ -5,19 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.devices import _tables, cost_cache
+from hwnas.devices import cost_cache
 from hwnas.devices.costs import _build_nb201_table, _nb201_table, cost_table
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HWNAS_CACHE_DIR", str(tmp_path / "cache"))
-    _tables.clear_cache()
-    _nb201_table.cache_clear()
+def _isolated(isolated_home):
     yield
-    _nb201_table.cache_clear()
-    _tables.clear_cache()
 
 
 def _same(a, b, rtol: float = 0.0):
@@ -43,7 +37,7 @@ def test_cached_table_is_identical_and_read_back(tmp_path):
 def test_key_follows_the_inputs_and_the_switch(tmp_path, monkeypatch):
     key = cost_cache.table_key("raspi4", "latency")
     assert cost_cache.table_key("raspi4", "latency") == key and cost_cache.table_key("pixel3", "latency") != key
-    folder = tmp_path / "home" / "devices" / "raspi4"  # any input file appearing changes the key
+    folder = tmp_path / "hwnas-home" / "devices" / "raspi4"  # any input file appearing changes the key
     folder.mkdir(parents=True)
     (folder / "latency.json").write_text("{}")
     assert cost_cache.table_key("raspi4", "latency") != key

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from hwnas.cli import main
-from hwnas.devices import _tables, measured_column, measured_cost
-from hwnas.devices.costs import _nb201_table, cost_table
+from hwnas.devices import measured_column, measured_cost
+from hwnas.devices.costs import cost_table
 from hwnas.devices.hw360 import read_hw360, register_hw360
 from hwnas.errors import HwnasUsageError
 from tests.conftest import _data_file
@@ -23,13 +23,8 @@ N_ARCHS = 300
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "hwnas-home"))
-    _tables.clear_cache()
-    _nb201_table.cache_clear()
+def _isolated(isolated_home):
     yield
-    _tables.clear_cache()
-    _nb201_table.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,17 @@ import pytest
 
 import hwnas
 from hwnas.cli import main
-from hwnas.devices import _tables, all_devices, get_device
+from hwnas.devices import all_devices, get_device
 from hwnas.devices.costs import cost_table
-from hwnas.devices.user import clear_cache, user_devices
+from hwnas.devices.user import user_devices
 from hwnas.errors import HwnasUsageError
 from hwnas.predictors.metrics import compute_metrics
 from tests.conftest import _data_file
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "hwnas-home"))
-    _tables.clear_cache()
-    clear_cache()
+def _isolated(isolated_home):
     yield
-    clear_cache()
-    _tables.clear_cache()
 
 
 @pytest.fixture(scope="module")
