@@ -1,4 +1,4 @@
-"""Before/after timing of the eleventh session's AZ-NAS change. Expressivity's covariance and
+"""Before/after timing of the batched-products AZ-NAS change. Expressivity's covariance and
 trainability's block cross-covariance are sums over samples and positions of a(p) b(p)^T,
 `hwnas.proxies.features.position_cross_product`. Before, both tensors were copied into
 [N*H*W, C] row matrices and multiplied; after (the current code), per-sample batched products
@@ -7,7 +7,7 @@ version is patched in where the proxies call the helper), so machine speed cance
 
     python bench/aznas_ab_rowcopy.py --threads 2 --archs 24
 
-Prints the median ms of each version and the speed-up (docs/benchmarks.md, "Speed (eleventh session)").
+Prints the median ms of each version and the speed-up (docs/benchmarks.md, "Speed").
 """
 
 from __future__ import annotations

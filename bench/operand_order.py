@@ -7,7 +7,7 @@ the latencies, per (first op, second op), with its standard error.
 
     python bench/operand_order.py --devices jetson-tx2,raspi4,pixel3,edgetpu,eyeriss
 
-(tenth session: why graph version 3 has the ``operand_slot`` node feature; docs/benchmarks.md)
+(why graph version 3 has the ``operand_slot`` node feature; docs/benchmarks.md)
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ report the metrics on the validation part. The test architectures are never touc
     python bench/predictor_validation.py --device jetson-tx2 --model gcn --set readout=mean
     python bench/predictor_validation.py --device jetson-tx2 --model gcn --set readout=mean --set hidden=128
 
-(ninth session: this chose ``readout=mean`` for the jetson-tx2 gcn; docs/benchmarks.md)
+(this chose ``readout=mean`` for the jetson-tx2 gcn; docs/benchmarks.md)
 """
 
 from __future__ import annotations
