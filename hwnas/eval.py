@@ -39,7 +39,8 @@ from hwnas.errors import HwnasUsageError
 from hwnas.progress import progress_bar
 
 if TYPE_CHECKING:
-    from hwnas.proxies.base import Proxy, ProxyInput
+    from hwnas.proxies.base import Proxy
+    from hwnas.proxies.probe import ProxyInput
 
 NB201_SIZE = 15_625
 ACCURACY_FILE = "nb201/accuracy.csv"

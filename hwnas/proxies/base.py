@@ -1,4 +1,5 @@
-"""The zero-cost proxy interface (`Proxy`), its registry (`PROXIES`), and the random probe batch.
+"""The zero-cost proxy interface (`Proxy`) and its registry (`PROXIES`); the random probe batch
+lives in `hwnas.proxies.probe` (re-exported here).
 
 A proxy scores one untrained network; larger means "predicted better". Proxies that read the
 same forward/backward pass declare what they need from it (`Proxy.needs`) and get it from a
@@ -12,106 +13,39 @@ on what was scored before, or on which other proxies are computed alongside it.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Sequence, TypeVar
 
-import torch
-from torch import nn
-
 from hwnas.errors import HwnasUsageError
-from hwnas.init import WEIGHT_LAYERS, derive_seed, generator  # noqa: F401  (re-exported)
+from hwnas.proxies.probe import (  # noqa: F401  (re-exported)
+    PASS_PRODUCTS,
+    ProxyInput,
+    batch_seed,
+    load_probe_inputs,
+    make_batch,
+    make_batches,
+    weight_layers,
+)
 from hwnas.registry import Registry
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from hwnas.proxies.passes import ScoringContext
+
+_FROM_INIT = ("WEIGHT_LAYERS", "derive_seed", "generator")  # re-exported from hwnas.init on first use
+
+
+def __getattr__(name: str) -> object:
+    # hwnas.init imports torch: load it only when one of its names is asked for here
+    if name in _FROM_INIT:
+        import hwnas.init
+
+        return getattr(hwnas.init, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 CostClass = Literal["free", "forward", "backward", "multi-batch"]
 COST_CLASSES: tuple[str, ...] = ("free", "forward", "backward", "multi-batch")
-
-# What a proxy may ask of the shared pass (one forward on the probe batch, BN in training mode):
-#   relu_codes      -- NASWOT kernel of binary ReLU codes, accumulated during the forward
-#   features        -- outputs of the primary blocks (stem + every block), see `features.py`
-#   block_grads     -- AZ-NAS block Jacobian spectral norms from Rademacher output gradients
-#   input_jacobian  -- d(sum of logits)/d(input), one row per sample
-#   weight_grads    -- cross-entropy gradients of every conv / linear weight (one backward)
-#   fisher          -- per-channel Fisher information of conv / linear outputs (same backward)
-PASS_PRODUCTS: frozenset[str] = frozenset(
-    {"relu_codes", "features", "block_grads", "input_jacobian", "weight_grads", "fisher"}
-)
-
-
-@dataclass(frozen=True)
-class ProxyInput:
-    """One probe batch: ``inputs`` [B, *input_shape] float32, ``labels`` [B] int64 in
-    [0, num_classes)."""
-
-    inputs: torch.Tensor
-    labels: torch.Tensor
-    num_classes: int
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.inputs.shape[0])
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(int(v) for v in self.inputs.shape[1:])
-
-
-def make_batch(
-    input_shape: Sequence[int], batch_size: int, num_classes: int, seed: int
-) -> ProxyInput:
-    """Standard-normal images of ``input_shape`` (C, H, W) and uniform random labels, drawn
-    from a private generator seeded by ``seed`` (the global torch RNG is not touched)."""
-    if batch_size < 1:
-        raise HwnasUsageError(f"batch size must be at least 1, got {batch_size}")
-    if num_classes < 1:
-        raise HwnasUsageError(f"num_classes must be at least 1, got {num_classes}")
-    g = generator(seed, "batch")
-    inputs = torch.randn((int(batch_size), *(int(v) for v in input_shape)), generator=g)
-    labels = torch.randint(0, int(num_classes), (int(batch_size),), generator=g)
-    return ProxyInput(inputs=inputs, labels=labels, num_classes=int(num_classes))
-
-
-def make_batches(
-    input_shape: Sequence[int], batch_size: int, num_classes: int, seed: int, count: int
-) -> list[ProxyInput]:
-    """``count`` independent probe batches; the first is ``make_batch(..., seed)`` itself,
-    so multi-batch proxies start from the batch that the single-pass proxies see."""
-    return [make_batch(input_shape, batch_size, num_classes, batch_seed(seed, i)) for i in range(count)]
-
-
-def load_probe_inputs(path: "str | os.PathLike[str]", input_shape: Sequence[int], num_classes: int) -> ProxyInput:
-    """A user-provided probe set from an ``.npz`` file with arrays ``x`` (N, C, H, W images,
-    float) and ``y`` (N labels in [0, num_classes)); HwnasUsageError naming the fix otherwise.
-    Proxies read consecutive slices of ``batch_size`` rows of it (`ScoringContext`)."""
-    import os
-    import zipfile
-
-    import numpy as np
-
-    try:
-        with np.load(os.fspath(path), allow_pickle=False) as arrays:
-            if "x" not in arrays or "y" not in arrays:
-                raise HwnasUsageError(f"{path}: needs arrays 'x' (images N x C x H x W) and 'y' (N labels), "
-                                      f"found {', '.join(arrays.files) or 'none'}")
-            x, y = np.asarray(arrays["x"]), np.asarray(arrays["y"])
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise HwnasUsageError(f"cannot read probe inputs {path}: {exc}; give an .npz file with arrays x and y") from None
-    shape = tuple(int(v) for v in input_shape)
-    if x.ndim != 1 + len(shape) or tuple(x.shape[1:]) != shape or x.shape[0] < 1:
-        raise HwnasUsageError(f"{path}: x has shape {x.shape}, the networks take N x {' x '.join(map(str, shape))}")
-    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise HwnasUsageError(f"{path}: x must hold finite numbers")
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
-        raise HwnasUsageError(f"{path}: y must be {x.shape[0]} integer labels in 0..{num_classes - 1}")
-    return ProxyInput(inputs=torch.as_tensor(x.astype(np.float32)), labels=torch.as_tensor(y.astype(np.int64)),
-                      num_classes=int(num_classes))
-
-
-def batch_seed(seed: int, index: int) -> int:
-    """Seed of probe batch ``index`` of `make_batches` (index 0 is ``seed`` itself)."""
-    return int(seed) if index == 0 else derive_seed(seed, "batch", index)
 
 
 class Proxy(abc.ABC):
@@ -186,12 +120,3 @@ def get_proxy(name: str) -> Proxy:
     if canonical not in _instances:
         _instances[canonical] = PROXIES.get(canonical)()
     return _instances[canonical]
-
-
-# --- small helpers shared by the proxy modules ------------------------------------------------
-
-
-def weight_layers(model: nn.Module) -> list[nn.Module]:
-    """Conv and linear modules, in `model.modules()` order: the layers the pruning-at-init
-    proxies (grad_norm, snip, synflow, fisher) and xi-GSNR sum over."""
-    return [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]

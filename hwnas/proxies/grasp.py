@@ -23,13 +23,14 @@ import torch
 import torch.nn.functional as F
 
 from hwnas.errors import HwnasUsageError
-from hwnas.proxies.base import Proxy, register, weight_layers
+from hwnas.proxies.base import Proxy, register
+from hwnas.proxies.probe import weight_layers
 from hwnas.proxies.passes import preserved_state
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from hwnas.proxies.base import ProxyInput
+    from hwnas.proxies.probe import ProxyInput
     from hwnas.proxies.passes import ScoringContext
 
 

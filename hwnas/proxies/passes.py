@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hwnas.errors import HwnasUsageError
-from hwnas.proxies.base import PASS_PRODUCTS, ProxyInput, batch_seed, generator, make_batch, weight_layers
+from hwnas.init import generator
+from hwnas.proxies.probe import PASS_PRODUCTS, ProxyInput, batch_seed, make_batch, weight_layers
 from hwnas.proxies.features import as_nchw, match_resolution, position_cross_product, primary_blocks
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 from torch import nn
 
 from hwnas.errors import HwnasUsageError
-from hwnas.proxies.base import ProxyInput, get_proxy
+from hwnas.proxies.base import get_proxy
+from hwnas.proxies.probe import ProxyInput
 from hwnas.init import init_kaiming_normal
 from hwnas.proxies.passes import ScoringContext
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from hwnas.proxies.base import Proxy, register, weight_layers
+from hwnas.proxies.base import Proxy, register
+from hwnas.proxies.probe import weight_layers
 
 if TYPE_CHECKING:
     from hwnas.proxies.passes import ScoringContext

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 import torch.nn.functional as F
 
-from hwnas.proxies.base import Proxy, register, weight_layers
+from hwnas.proxies.base import Proxy, register
+from hwnas.proxies.probe import weight_layers
 from hwnas.proxies.passes import preserved_state
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from hwnas.proxies.base import ProxyInput
+    from hwnas.proxies.probe import ProxyInput
     from hwnas.proxies.passes import ScoringContext
 
 NUM_BATCHES = 8

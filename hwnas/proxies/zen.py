@@ -44,7 +44,7 @@ from hwnas.init import WEIGHT_LAYERS, generator, init_normal
 from hwnas.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
-    from hwnas.proxies.base import ProxyInput
+    from hwnas.proxies.probe import ProxyInput
     from hwnas.proxies.passes import ScoringContext
 
 MIXUP_GAMMA = 1e-2  # alpha of Eq. 11 (Zen-NAS's mixup_gamma)

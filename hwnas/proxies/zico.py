@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import torch
 
-from hwnas.proxies.base import Proxy, register, weight_layers
+from hwnas.proxies.base import Proxy, register
+from hwnas.proxies.probe import weight_layers
 from hwnas.proxies.xi_gsnr import batch_gradients
 
 if TYPE_CHECKING:
