@@ -116,7 +116,7 @@ def split_indices(measured: np.ndarray, train_size: int, seed: int,
 
 
 def train_predictor(device: str, metric: str = "latency", model: str = "gcn", train_size: int = 900,
-                    seed: int = 0, space: str = "nb201", dataset: str = "cifar10", *,
+                    seed: int = 0, space: str = "nb201", dataset: "str | None" = None, *,
                     test_size: int | None = None, baseline: bool = True, workers: int = 1,
                     cache_dir: "str | None" = None, progress: bool = False,
                     **hparams: Any) -> TrainResult:
@@ -130,8 +130,17 @@ def train_predictor(device: str, metric: str = "latency", model: str = "gcn", tr
     metric = dev.require_metric(metric)
     model = PREDICTORS.canonical(model)
     sp = get_space(space)
+    if dataset is None:  # the input the device was measured with (HW-NAS-Bench: CIFAR-10; Pi 5: CIFAR-100)
+        from hwnas.devices.measured import measured_input as _input
+
+        dataset = (_input(sp.name, dev.name, metric) if sp.name == "nb201" else None) or "cifar10"
     values, measured_input = measured_targets(sp.name, dev.name, metric, dataset)
-    train_idx, test_idx = split_indices(np.flatnonzero(np.isfinite(values)), train_size, seed, test_size)
+    measured = np.flatnonzero(np.isfinite(values))
+    if dev.class_level and sp.name == "nb201":  # one measurement per isomorphism class: split the classes
+        from hwnas.devices.costs import class_first_index
+
+        measured = measured[class_first_index()[measured] == measured]
+    train_idx, test_idx = split_indices(measured, train_size, seed, test_size)
     to_arch = sp.arch_at if hasattr(sp, "arch_at") else (lambda i: sp.parse(str(i)))
     train_archs: list[Arch] = [to_arch(int(i)) for i in train_idx]
     test_archs: list[Arch] = [to_arch(int(i)) for i in test_idx]

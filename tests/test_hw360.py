@@ -125,3 +125,16 @@ def test_foreign_and_missing_files(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(HwnasUsageError, match="lacks column"):
         read_hw360(_write(pd.DataFrame({"arch_idx": [0], "device": ["pi5"]}), tmp_path / "foreign.parquet"))
+
+
+def test_energy_predictors_train_on_registered_measurements(pi5, tmp_path):
+    """Every predictor model trains on energy as on latency; the Pi 5's input (CIFAR-100) is the
+    default, and the split is over isomorphism classes (members carry the same measurement)."""
+    from hwnas.predictors import train_predictor
+
+    register_hw360(_write(_upstream_rows(pi5), tmp_path / "dataset.parquet"))
+    result = train_predictor("pi5-litert", "energy", "ridge", train_size=100, seed=0)
+    assert result.dataset == "cifar100" and result.unit == "mJ"
+    reps = pi5["measured_as_index"].to_numpy()[:N_ARCHS] == pi5["nb201_index"].to_numpy()[:N_ARCHS]
+    assert result.train_size + result.test_size == int(reps.sum())
+    assert result.metrics.spearman > 0.9  # energy follows the architecture: a broken fit does not get here

@@ -50,8 +50,9 @@ def predictors_group() -> None:
               help="Training architectures, drawn at random from those measured on the device.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the split and of the training.")
 @click.option("--space", default="nb201", show_default=True, help="Search space.")
-@click.option("--dataset", default="cifar10", show_default=True,
-              help="Input the networks are built for (HW-NAS-Bench measured NB201 with CIFAR-10 input).")
+@click.option("--dataset", default=None,
+              help="Input the networks are built for (default: the one the device was measured with: CIFAR-10 "
+                   "for HW-NAS-Bench, CIFAR-100 for the Raspberry Pi 5).")
 @click.option("--test-size", default=None, type=int,
               help="Evaluate on this many random held-out archs instead of all of them (quick checks).")
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False),
