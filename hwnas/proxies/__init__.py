@@ -45,9 +45,26 @@ from hwnas.proxies.base import (
     make_batches,
     register,
 )
-from hwnas.init import init_kaiming_normal
-from hwnas.proxies.passes import ScoringContext
-from hwnas.proxies.scoring import score_all
+
+# Importing this package registers every proxy without importing torch (the proxy modules import
+# it inside the functions that score a network), so that commands which only read proxy names,
+# score columns and cost classes (``hwnas pareto`` with shipped scores) stay quick. The names
+# below need torch and are imported on first use.
+_LAZY = {
+    "init_kaiming_normal": "hwnas.init",
+    "ScoringContext": "hwnas.proxies.passes",
+    "score_all": "hwnas.proxies.scoring",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AZ_NAS_COLUMNS",

@@ -50,12 +50,12 @@ import math
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
 
 from hwnas.proxies.base import Proxy, register
-from hwnas.proxies.features import as_nchw, position_cross_product
 
 if TYPE_CHECKING:
+    import torch
+
     from hwnas.proxies.passes import ScoringContext
 
 TRAINABILITY_EPS = 1e-6
@@ -66,6 +66,10 @@ def feature_entropy(feature: torch.Tensor) -> float:
     of ``feature`` [N, C, H, W] or [N, C] (every sample and position is one C-vector).
     Ranges from 0 (one principal direction) to log C (isotropic). Eigenvalues are clamped at 0;
     -inf when the features have no variance at all."""
+    import torch
+
+    from hwnas.proxies.features import as_nchw, position_cross_product
+
     f = as_nchw(feature.detach())
     b, c = f.shape[0], f.shape[1]
     n = b * f.shape[2] * f.shape[3]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import torch
-
 from hwnas.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
@@ -25,6 +23,8 @@ class GradNorm(Proxy):
     aliases = ("gradnorm", "grad-norm")
 
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
+        import torch
+
         grads = ctx.main_pass(self.needs).weight_grads
         total = sum(float(torch.linalg.vector_norm(g.double())) for _, g in grads if g is not None)
         return {self.name: total}

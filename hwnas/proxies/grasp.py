@@ -19,15 +19,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-
 from hwnas.errors import HwnasUsageError
 from hwnas.proxies.base import Proxy, register
 from hwnas.proxies.probe import weight_layers
-from hwnas.proxies.passes import preserved_state
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from hwnas.proxies.probe import ProxyInput
@@ -38,6 +35,11 @@ def hessian_gradient_products(model: "nn.Module", data: "ProxyInput") -> list[tu
     """(theta, H g) for the weight of every conv / linear layer, in `weight_layers` order, for the
     cross-entropy loss of ``data`` with BN in training mode. A weight the loss does not depend on
     gets g = 0 and H g = 0. The model is left as it was (flags, buffers, ``.grad``)."""
+    import torch
+    import torch.nn.functional as F
+
+    from hwnas.proxies.passes import preserved_state
+
     layers = weight_layers(model)
     if not layers:
         raise HwnasUsageError(f"grasp needs conv or linear layers, {type(model).__name__} has none")

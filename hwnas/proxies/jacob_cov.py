@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import torch
-
 from hwnas.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
+    import torch
+
     from hwnas.proxies.passes import ScoringContext
 
 EPS = 1e-5  # k of the reference code
@@ -23,6 +23,8 @@ def jacobian_covariance_score(jacobian: torch.Tensor, eps: float = EPS) -> float
     Eq. 10 prints (lambda + eps) instead of log(lambda + eps). Eigenvalues are clamped at 0
     (a correlation matrix is positive semi-definite; only rounding makes them negative).
     A sample whose Jacobian row is constant has no correlation: the score is then -inf."""
+    import torch
+
     j = jacobian.detach().double()
     centred = j - j.mean(dim=1, keepdim=True)
     norms = centred.norm(dim=1)

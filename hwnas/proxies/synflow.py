@@ -23,18 +23,19 @@ import copy
 import math
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
 from hwnas.proxies.base import Proxy, register
 from hwnas.proxies.probe import weight_layers
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from hwnas.proxies.passes import ScoringContext
 
 
 def _bypass_batchnorm(module: nn.Module) -> None:
     """Replace every BatchNorm submodule of ``module`` by nn.Identity, in place."""
+    from torch import nn
+
     for name, child in module.named_children():
         if isinstance(child, nn.modules.batchnorm._BatchNorm):
             setattr(module, name, nn.Identity())
@@ -45,6 +46,9 @@ def _bypass_batchnorm(module: nn.Module) -> None:
 def synflow_log(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     """log of sum |theta * dR/dtheta| over conv + linear weights (module docstring); -inf when
     no signal flows (e.g. a zeroed layer cuts every input-output path). ``model`` is untouched."""
+    import torch
+    from torch import nn
+
     net = copy.deepcopy(model)
     if isinstance(net, nn.modules.batchnorm._BatchNorm):
         net = nn.Identity()

@@ -6,14 +6,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
-import torch
-import torch.nn.functional as F
-
 from hwnas.proxies.base import Proxy, register
 from hwnas.proxies.probe import weight_layers
-from hwnas.proxies.passes import preserved_state
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from hwnas.proxies.probe import ProxyInput
@@ -27,6 +24,8 @@ def xi_gsnr_from_gradients(per_batch: Sequence[torch.Tensor], xi: float = XI) ->
     """Eq. 10: sum_j mean_i(g_ij)^2 / (mean_i(g_ij^2) - mean_i(g_ij)^2 + xi), where
     ``per_batch[i]`` is the flat gradient vector of mini-batch i (the population variance,
     computed in float64 and clamped at 0 against rounding)."""
+    import torch
+
     if len(per_batch) < 2:
         raise ValueError("xi-GSNR needs gradients of at least two mini-batches")
     s1 = torch.zeros(per_batch[0].numel(), dtype=torch.float64)
@@ -44,6 +43,11 @@ def batch_gradients(model: "nn.Module", batches: Sequence["ProxyInput"]) -> list
     """For each batch: the flat concatenated cross-entropy gradient (mean over the batch) of all
     conv and linear weights, gradients zeroed before every batch, BN in training mode. The model
     is left as it was (flags, BN statistics and .grad restored)."""
+    import torch
+    import torch.nn.functional as F
+
+    from hwnas.proxies.passes import preserved_state
+
     layers = weight_layers(model)
     out: list[torch.Tensor] = []
     with preserved_state(model), torch.enable_grad():

@@ -36,14 +36,13 @@ import copy
 import math
 from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
 from hwnas.errors import HwnasUsageError
-from hwnas.init import WEIGHT_LAYERS, generator, init_normal
 from hwnas.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from hwnas.proxies.probe import ProxyInput
     from hwnas.proxies.passes import ScoringContext
 
@@ -53,12 +52,16 @@ MIXUP_GAMMA = 1e-2  # alpha of Eq. 11 (Zen-NAS's mixup_gamma)
 def gaussian_init(model: nn.Module, seed: int) -> nn.Module:
     """Zen-NAS's ``network_weight_gaussian_init`` in place: conv / linear weights ~ N(0, 1) (from a
     private generator seeded from ``seed``), their biases 0, normalisation weights 1, biases 0."""
+    from hwnas.init import generator, init_normal
+
     return init_normal(model, generator(seed, "zen", "init"), lambda fan_in: 1.0)
 
 
 def pre_gap_module(model: nn.Module) -> nn.Module:
     """The global-average-pool module whose INPUT is f_e: the last ``nn.AdaptiveAvgPool2d`` in
     ``model.modules()`` order (NAS-Bench-201's ``global_pooling``)."""
+    from torch import nn
+
     pools = [m for m in model.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     if not pools:
         raise HwnasUsageError(
@@ -68,12 +71,22 @@ def pre_gap_module(model: nn.Module) -> nn.Module:
     return pools[-1]
 
 
-@torch.no_grad()
 def zen_score(model: nn.Module, data: "ProxyInput", seed: int, mixup_gamma: float = MIXUP_GAMMA) -> float:
     """Eq. 11 on ``model`` as it is (no re-initialisation; `Zen.compute` re-initialises a copy).
 
     Two forwards in training mode: x = ``data.inputs`` and x + mixup_gamma * eps (eps ~ N(0, I)
     from a generator seeded from ``seed``). The model's flags and buffers are restored."""
+    import torch
+
+    with torch.no_grad():
+        return _zen_score(model, data, seed, mixup_gamma)
+
+
+def _zen_score(model: nn.Module, data: "ProxyInput", seed: int, mixup_gamma: float) -> float:
+    import torch
+    from torch import nn
+
+    from hwnas.init import generator
     from hwnas.proxies.passes import preserved_state
 
     pool = pre_gap_module(model)

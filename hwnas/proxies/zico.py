@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
-import torch
-
 from hwnas.proxies.base import Proxy, register
 from hwnas.proxies.probe import weight_layers
 from hwnas.proxies.xi_gsnr import batch_gradients
 
 if TYPE_CHECKING:
+    import torch
+
     from hwnas.proxies.passes import ScoringContext
 
 NUM_BATCHES = 2
@@ -37,6 +37,8 @@ def zico_from_gradients(per_layer: Sequence[Sequence[torch.Tensor]]) -> float:
     """The ZiCo sum from ``per_layer[l][b]``, the gradient of layer l's weights for batch b (any
     shape; at least two batches). Computed in float64; see the module docstring for the rules.
     -inf when no layer has a weight whose gradient varies across batches."""
+    import torch
+
     total = 0.0
     used = 0
     for grads in per_layer:
@@ -67,6 +69,8 @@ class ZiCo(Proxy):
     needs = frozenset({"weight_grads"})
 
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
+        import torch
+
         first = ctx.main_pass(self.needs).weight_grads
         layers = weight_layers(ctx.model)
         per_layer: list[list[torch.Tensor]] = [
