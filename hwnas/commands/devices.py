@@ -61,7 +61,14 @@ def nb201_coverage(dev, pretrained: "set[tuple[str, str]] | None" = None) -> dic
         n_failed = int(failed.sum())
         rest = NB201_SIZE - measured - n_failed
         counts = {"measured": measured, "failed": n_failed, "predicted": 0, "estimated": 0, "none": 0}
-        if rest:
+        from hwnas.devices.user import is_user_device
+
+        if is_user_device(dev.name):  # your measurements + the few-shot adapter
+            cov = dev.coverage_of("nb201", metric)
+            counts["measured"] = cov[0].archs if cov else 0
+            rest = NB201_SIZE - counts["measured"]
+            counts["predicted"] = rest
+        elif rest:
             if (dev.name, metric) in pretrained:
                 counts["predicted"] = rest
             elif metric == "energy" and dev.name in ENERGY_DEVICES:
