@@ -158,7 +158,7 @@ def pareto(
     seed: int = 0,
     out: "str | os.PathLike[str] | None" = None,
     export_onnx: int = 0,
-    algorithm: str = "nsga2",
+    algorithm: str = "auto",
     pop_size: int = 50,
     resume: bool = False,
     overwrite: bool = False,

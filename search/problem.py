@@ -3,8 +3,9 @@
 `SearchState` holds everything evaluated so far in a run (in evaluation order) and turns it
 into pymoo objectives: F = [-proxy score, cost_1, ..., cost_k] (all minimised) and
 G = [cost_j - budget_j] (feasible when <= 0). For a multi-column proxy (AZ-NAS) the score is the
-rank aggregate over the architectures evaluated so far, so the run loop refreshes the
-population's F after every generation (`refresh`). `ArchProblem` is the pymoo `Problem`.
+rank aggregate against the shipped table's classes when the table holds the run's setting (a
+fixed scale), else against the architectures evaluated so far; in that case scores move as the
+run goes, so the run loop refreshes the population's F after every generation. `ArchProblem` is the pymoo `Problem`.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ class SearchState:
         """The proxy objective (larger = better) of every evaluated architecture, in order."""
         if self._score is None:
             cols = {c: np.asarray(v, dtype=np.float64) for c, v in self.columns.items()}
-            self._score = objective(cols, list(self.scorer.columns)) if self.order else np.zeros(0)
+            self._score = (objective(cols, list(self.scorer.columns), self.scorer.reference) if self.order
+                           else np.zeros(0))
         return self._score
 
     def member(self, indices: "list[int] | np.ndarray") -> np.ndarray:

@@ -117,16 +117,41 @@ def remove_stale_exports(folder: Path, keep: list[Path]) -> list[Path]:
     return removed
 
 
+def score_reference(state) -> dict:
+    """What a multi-column score is ranked against (run.json's ``score_reference``)."""
+    ref = state.scorer.reference
+    if len(state.columns) <= 1:
+        return {"population": "none", "note": "single-column proxy: the score is the proxy's own value"}
+    if ref is not None:
+        m = next(iter(ref.values())).size
+        return {"population": "shipped score table", "size": int(m),
+                "note": f"ranked against all {m:,} classes of the shipped score table for this dataset and proxy "
+                        f"setting: a fixed scale, the same architecture gets the same score in every run"}
+    return {"population": "evaluated set", "size": int(state.n),
+            "note": f"ranked against the {state.n} architectures this run evaluated (the shipped table does not "
+                    f"hold this dataset / proxy setting): relative to that set, not comparable across runs"}
+
+
 def score_description(state) -> str:
     """What the ``score`` column means, and how far it can be compared."""
     cols = list(state.columns)
     if len(cols) == 1:
         return (f"the proxy's own value ({cols[0]}, larger = predicted better); absolute: comparable across runs "
                 f"with the same proxy setting")
+    ref = state.scorer.reference
+    if ref is not None:
+        m = next(iter(ref.values())).size
+        return (f"AZ-NAS non-linear rank aggregate (Eq. 12) of {', '.join(cols)}: sum of log(rank / {m}) with each "
+                f"component ranked against all {m:,} classes of the shipped score table for this dataset and proxy "
+                f"setting (larger = better, 0 = best in all). A fixed scale: an architecture's score does not "
+                f"depend on the seed or on what else the run evaluated, so it compares across runs with the same "
+                f"dataset and proxy setting; the components are the columns {', '.join(cols)} of "
+                f"all_evaluated.csv and 'scores' here")
     return (f"AZ-NAS non-linear rank aggregate (Eq. 12) of {', '.join(cols)} over the {state.n} architectures this "
-            f"run evaluated (larger = better). It is relative to that set: the same architecture scores differently "
-            f"in a run that evaluated others, so do not compare it across runs (there is no fixed scale yet); the "
-            f"absolute components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
+            f"run evaluated (larger = better); the shipped score table does not hold this dataset / proxy setting, "
+            f"so there is no fixed reference population. It is relative to that set: the same architecture scores "
+            f"differently in a run that evaluated others, so do not compare it across runs; the absolute "
+            f"components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
 
 
 def _front_json(state, front, run: dict) -> dict:
@@ -160,7 +185,8 @@ def _front_json(state, front, run: dict) -> dict:
         columns[f"{t.metric}_source"] = ("measured, predicted or estimated; ', extrapolated' where a predicted or "
                                          "estimated value lies outside the measured range or op-count envelope")
     return {k: run[k] for k in ("device", "space", "dataset", "proxy", "proxy_setting", "budgets", "objectives",
-                                "cost_sources", "seed", "algorithm")} | {"columns": columns, "front": costs}
+                                "cost_sources", "seed", "algorithm")} | {"score_reference": run.get("score_reference"),
+                                                                  "columns": columns, "front": costs}
 
 
 def score_axis_label(state, run: dict) -> str:
@@ -170,6 +196,11 @@ def score_axis_label(state, run: dict) -> str:
     if len(cols) == 1:
         return f"proxy score: {proxy} (higher = better)"
     name = "AZ-NAS score" if list(run["proxy"]) == ["az_nas"] else f"{proxy} score"
+    ref = state.scorer.reference
+    if ref is not None:
+        m = next(iter(ref.values())).size
+        return (f"{name} (higher = better)\nsum of log(rank / {m}) of its {len(cols)} components "
+                f"among all {m:,} classes; 0 = best in all")
     return (f"{name} (higher = better)\nsum of log(rank / {state.n}) of its {len(cols)} components "
             f"among the {state.n} evaluated; 0 = best in all")
 

@@ -27,6 +27,7 @@ DEFAULT_PROXY = "az_nas"
 DEFAULT_BATCH = 64  # AZ-NAS's setting; a dataset the shipped score table holds uses its batch size
 DEFAULT_EVALUATIONS = 1000
 DEFAULT_POP = 50
+AUTO = "auto"  # exhaustive when every class's score is looked up (shipped table / static proxy), else nsga2
 
 
 @dataclass
@@ -42,7 +43,7 @@ class SearchConfig:
     seed: int = 0
     out: Path = Path("runs/pareto")
     export_onnx: int = 0
-    algorithm: str = "nsga2"
+    algorithm: str = AUTO
     pop_size: int = DEFAULT_POP
     resume: bool = False
     workers: int = 1
@@ -101,7 +102,8 @@ def _resolve(config: SearchConfig):
         raise HwnasUsageError(f"hwnas pareto searches nb201 for now (costs exist for it); got {config.space!r}")
     dataset = space.dataset(config.dataset).name
     dev = get_device(config.device)
-    algorithm = ALGORITHMS.canonical(config.algorithm)
+    auto = str(config.algorithm).strip().lower() == AUTO
+    algorithm = AUTO if auto else ALGORITHMS.canonical(config.algorithm)
     if config.evaluations < 1:
         raise HwnasUsageError(f"{config.name('evaluations')} must be at least 1, got {config.evaluations}")
     if config.pop_size < 2:
@@ -129,7 +131,29 @@ def _resolve(config: SearchConfig):
     request = parse_request(str(config.proxy).replace("+", ","))
     batch = default_batch_size(dataset) if config.batch_size is None else int(config.batch_size)
     setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag())
+    if auto:
+        algorithm = auto_algorithm(space.name, dataset, setting, config.shipped_scores)
     return space, dataset, dev, algorithm, tables, setting
+
+
+def auto_algorithm(space: str, dataset: str, setting, shipped_scores: bool = True) -> str:
+    """What ``--algorithm auto`` runs: ``exhaustive`` (every class, no search) when the shipped
+    score table holds the run's dataset and proxy setting for every class of the space (params /
+    flops beside a tabled proxy are read from the cost tables): every score is then looked up, and
+    so is every hardware cost, so scoring all 6,466 classes takes about a second and leaves no
+    search error. Else ``nsga2``: scores are computed live (or the proxy is params / flops alone),
+    and ``--evaluations`` bounds the work."""
+    from hwnas.proxies.table import shipped_scores as table_scores
+    from hwnas.search.scoring import STATIC_PROXIES
+    from hwnas.spaces.nb201 import representative_indices
+
+    built = tuple(p for p in setting.proxies if p not in STATIC_PROXIES)
+    if not built or not shipped_scores or space != "nb201":
+        return "nsga2"
+    table = table_scores(space, dataset, built, setting.seed, setting.batch_size)
+    if table is None or len(table) < int(np.unique(representative_indices()).size):
+        return "nsga2"
+    return "exhaustive"
 
 
 def default_batch_size(dataset: str) -> int:
@@ -261,7 +285,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     from hwnas.search.archive import Archive
     from hwnas.search.problem import ArchProblem, SearchState, cheapest_members
     from hwnas.search.html_report import write_html_report
-    from hwnas.search.report import build_frames, score_description, write_json, write_outputs
+    from hwnas.search.report import build_frames, score_description, score_reference, write_json, write_outputs
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
@@ -284,6 +308,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     n_classes = class_count(space)
     target = min(config.evaluations, n_classes)
     out.mkdir(parents=True, exist_ok=True)
+    requested = str(config.algorithm).strip().lower()
     run: dict[str, Any] = {"status": "running", "command": config.command or None, "settings": settings,
                            "device": dev.name, "space": space.name, "dataset": dataset,
                            "proxy": list(setting.proxies), "proxy_setting": setting.tag, "algorithm": algorithm,
@@ -313,7 +338,8 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         "status": "complete",
         "command": config.command or None, "settings": settings,
         "device": dev.name, "space": space.name, "dataset": dataset, "proxy": list(setting.proxies),
-        "proxy_setting": setting.tag, "algorithm": algorithm, "seed": config.seed,
+        "proxy_setting": setting.tag, "algorithm": algorithm,
+        "algorithm_requested": AUTO if requested == AUTO else algorithm, "seed": config.seed,
         "evaluations_requested": config.evaluations, "evaluated": state.n, "pop_size": config.pop_size,
         "budgets": [{"metric": b.metric, "limit": b.limit, "unit": b.unit, "text": b.text} for b in config.budgets],
         "objectives": ["proxy score (max)"] + [f"{t.metric} [{t.unit}] (min)" for t in tables],
@@ -321,6 +347,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
                                     "measured_input": t.measured_input} for t in tables},
         "feasible_evaluated": int(state.feasible(state.order).sum()) if state.n else 0,
         "front_size": int(front_pos.size), "archived_before": archived_before, "scoring": stats,
+        "score_reference": score_reference(state),
         "versions": _versions(), "archive": str(archive_path),
         "excluded_evaluated": excluded,
         "reference_costs": {t.metric: {"counts": t.counts(), "provenance": t.provenance,
@@ -328,6 +355,15 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     }
     if note:
         run["evaluations_note"] = note
+    if requested == AUTO:
+        run["algorithm_note"] = (
+            f"auto chose exhaustive: the shipped score table holds {dataset} for this proxy setting, so all "
+            f"{state.n:,} classes were scored by look-up ({config.name('evaluations').rstrip('=')} does not limit it; "
+            f"ask for {'algorithm=' if config.style == 'python' else '--algorithm '}nsga2 to search instead)"
+            if algorithm == "exhaustive" else
+            f"auto chose {algorithm}: the shipped score table does not hold this dataset / proxy setting (or is not "
+            f"used, or the proxy is params / flops alone), so the search evaluates up to "
+            f"{config.name('evaluations').rstrip('=')} {config.evaluations:,} classes")
     t2 = time.perf_counter()
     paths = write_outputs(out, config, state, front_pos, front_df, evaluated_df, run, timings, dataset)
     paths["archive"] = archive_path
@@ -383,8 +419,11 @@ def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool
 
             reps = [int(i) for i in np.unique(representative_indices())]
             bar.total(len(reps))
-            for start in range(0, len(reps), 64):
-                state.add(reps[start:start + 64])
+            # looked-up scores (shipped table, static proxies) need no crash safety: one batch, one
+            # archive transaction; computed ones go in batches of 64, each archived as it completes
+            step = len(reps) if state.scorer.served_without_computing(reps) else 64
+            for start in range(0, len(reps), step):
+                state.add(reps[start:start + step])
                 bar.update(state)
             return
         from pymoo.core.evaluator import Evaluator

@@ -4,10 +4,13 @@
 representative is what gets scored), computing only what neither the archive nor the package's
 precomputed table holds, optionally across a process pool (one torch thread per worker), and
 archiving each result as soon as it is computed (one transaction per evaluation, so an
-interrupt loses at most the evaluations still running). `objective(columns)` turns the columns
-of all architectures evaluated so far into one "larger is better" score: the column itself for
-a single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) over the evaluated set
-otherwise.
+interrupt loses at most the evaluations still running; scores looked up in the shipped table
+are archived in one transaction per batch). `objective(columns)` turns the columns of the
+evaluated architectures into one "larger is better" score: the column itself for a
+single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) otherwise. The ranks are
+taken against a fixed reference population when there is one (`ProxyScorer.reference`: every
+class of the shipped table for the run's dataset and proxy setting), so an architecture's score
+does not depend on what else a run evaluated; else against the run's evaluated set.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ class ProxyScorer:
                 self._shipped = shipped_scores(self.space.name, self.dataset, built, setting.seed,
                                                setting.batch_size)
             self._shipped_static = static
+        self.reference: dict[str, np.ndarray] | None = None
+        if len(self.columns) > 1:
+            self.reference = reference_population(self.space.name, self.dataset, setting)
         self._pool: ProcessPoolExecutor | None = None
         self.computed = 0
         self.reused = 0
@@ -95,6 +101,11 @@ class ProxyScorer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def served_without_computing(self, indices: Sequence[int]) -> bool:
+        """True when every one of ``indices`` is in the shipped table (scoring them is a look-up:
+        they need no crash safety, so they can go in one batch, one archive transaction)."""
+        return self._shipped is not None and all(int(i) in self._shipped for i in indices)
 
     def key(self, index: int) -> str:
         return self.space.key(self.space.arch_at(int(index)))
@@ -158,16 +169,61 @@ class ProxyScorer:
                 fut.cancel()
 
 
-def objective(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+def reference_population(space: str, dataset: str, setting: ScoreSetting) -> dict[str, np.ndarray] | None:
+    """The score columns of every class of the shipped table for this (dataset, proxy setting):
+    the fixed population a multi-column score is ranked against, or None when the table does not
+    hold this setting for every class of the space (or holds only some of its proxies, e.g.
+    ``az_nas,params``)."""
+    from hwnas.eval import outputs_of
+    from hwnas.proxies.table import shipped_scores
+
+    if space != "nb201":
+        return None
+    table = shipped_scores(space, dataset, tuple(setting.proxies), setting.seed, setting.batch_size)
+    if table is None:
+        return None
+    from hwnas.spaces.nb201 import representative_indices
+
+    if len(table) < int(np.unique(representative_indices()).size):
+        return None
+    cols = [c for p in setting.proxies for c in outputs_of(p)]
+    rows = list(table.values())
+    return {c: np.array([r[c] for r in rows], dtype=np.float64) for c in cols}
+
+
+def reference_ranks(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Ascending rank (1..m) of each of ``values`` among the ``m`` reference values: a value the
+    reference holds gets its rank there (ties: the average rank of the group, as
+    `rank_ascending`); one it does not hold ranks halfway between its neighbours (at least 0.5,
+    at most m). NaN counts as -inf (worst), as in `rank_ascending`."""
+    ref = np.sort(np.where(np.isnan(reference), -np.inf, np.asarray(reference, dtype=np.float64)))
+    v = np.asarray(values, dtype=np.float64)
+    v = np.where(np.isnan(v), -np.inf, v)
+    lo = np.searchsorted(ref, v, side="left")
+    hi = np.searchsorted(ref, v, side="right")
+    ranks = lo + (hi - lo + 1) / 2.0
+    return np.clip(ranks, 0.5, float(ref.size))
+
+
+def objective(columns: dict[str, np.ndarray], names: Sequence[str],
+              reference: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """One larger-is-better score per architecture from its score ``columns``: the column itself
-    when there is one, otherwise the non-linear rank aggregate (AZ-NAS Eq. 12) over the given
-    architectures (it depends on which architectures are compared). Non-finite scores rank last."""
+    when there is one, otherwise the non-linear rank aggregate (AZ-NAS Eq. 12), sum of
+    log(rank / m): ranked against the fixed ``reference`` population when given (the score of an
+    architecture then depends on its own columns only), else among the given architectures (it
+    then depends on which architectures are compared). Non-finite scores rank last."""
     from hwnas.proxies.aggregate import nonlinear_rank_aggregate
 
     if len(names) == 1:
         v = np.asarray(columns[names[0]], dtype=np.float64)
         return np.where(np.isfinite(v), v, -np.inf)
-    return nonlinear_rank_aggregate(columns, list(names))
+    if reference is None:
+        return nonlinear_rank_aggregate(columns, list(names))
+    out = np.zeros(np.asarray(columns[names[0]]).size, dtype=np.float64)
+    for c in names:
+        ref = reference[c]
+        out += np.log(reference_ranks(np.asarray(columns[c], dtype=np.float64), ref) / ref.size)
+    return out
 
 
 def check_workers(workers: int) -> int:

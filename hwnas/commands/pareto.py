@@ -25,8 +25,10 @@ import click
 @click.option("--out", default=None, metavar="DIR", help="Output folder [default: runs/pareto-DEVICE].")
 @click.option("--export-onnx", "export_onnx", default=0, show_default=True, type=int, metavar="K",
               help="Export the K best feasible networks of the front as verified ONNX files.")
-@click.option("--algorithm", default="nsga2", show_default=True,
-              help="nsga2, nsga3, agemoea, smsemoa, random, or exhaustive (every isomorphism class).")
+@click.option("--algorithm", default="auto", show_default=True,
+              help="auto: exhaustive (every isomorphism class, scores looked up: seconds) when the package's "
+                   "precomputed scores hold the dataset and proxy setting, else nsga2; or nsga2, nsga3, agemoea, "
+                   "smsemoa, random, exhaustive.")
 @click.option("--pop-size", default=50, show_default=True, type=int, help="Population size.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its archive (refused if it had other settings).")
@@ -147,6 +149,8 @@ def print_front(result, limit: int = 15) -> None:
                 notes.append(f"  {label}" if label.startswith(k) else f"  {k}: {label}")
     for n in notes:
         console.print(n, soft_wrap=True, markup=False)
+    if run.get("algorithm_note"):
+        console.print(f"note: {run['algorithm_note']}", soft_wrap=True, markup=False)
     if run.get("evaluations_note"):
         console.print(f"note: {run['evaluations_note']}", soft_wrap=True, markup=False)
     excluded = run.get("excluded_evaluated") or {}
