@@ -283,7 +283,18 @@ def _measured_label(device: str, metric: str) -> str:
 
 
 def _predicted_label(info: dict) -> str:
+    """How a shipped predictor was trained and how well it is known *where it is used*: for a
+    device measured on a subset only, the subset-shift figure of its model (trained on the
+    subset, tested on the architectures the subset leaves out), else its holdout figure."""
     model = info.get("model", "predictor")
+    shift = info.get("subset_shift") or {}
+    if shift:
+        return (f"pre-trained {model} shipped with hwnas (trained on {info.get('train_size', '?'):,} of the "
+                f"{info.get('measured_archs', '?'):,} measured archs); where it is used, outside the measured "
+                f"subset: Spearman {shift['spearman']:.3f}, within +-10 % {shift['acc10_pct']:.1f} % (cheapest "
+                f"30 %: {shift['cheap30_acc10_pct']:.1f} %), measured for the same model on {shift['devices']} "
+                f"fully measured devices (bench/subset_shift.py); inside the subset: holdout Spearman "
+                f"{info.get('holdout', {}).get('spearman', float('nan')):.3f}")
     metrics = info.get("holdout") or {}
     rho = metrics.get("spearman")
     acc = metrics.get("acc10_pct")

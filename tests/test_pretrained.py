@@ -199,3 +199,16 @@ def test_predictors_list_shows_the_shipped_predictors():
     assert result.exit_code == 0, result.output
     assert "pre-trained nb201 predictors" in result.output
     assert all(device in result.output for device, _ in SHIPPED)
+
+
+def test_subset_device_label_quotes_accuracy_where_used():
+    """A device measured on the 1,999-arch subset is labelled with the subset-shift accuracy of its
+    model (outside the subset, where the predictions are used), not only its in-subset holdout."""
+    from hwnas.devices.costs import cost_table
+
+    info = pretrained_info("jetson-tx2")
+    shift = info["subset_shift"]
+    assert shift["model"] == info["model"] and shift["devices"] >= 5 and 0 < shift["acc10_pct"] < 100
+    label = cost_table("nb201", "jetson-tx2", "latency").provenance["predicted"]
+    assert "outside the measured subset" in label and f"{shift['acc10_pct']:.1f} %" in label
+    assert "subset_shift" not in pretrained_info("raspi4")  # fully measured: never predicted
