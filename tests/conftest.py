@@ -43,3 +43,11 @@ def isolated_home(tmp_path, monkeypatch):
     yield tmp_path
     clear_cache()
     _tables.clear_cache()
+
+
+@pytest.fixture(scope="session")
+def pi5():
+    """The Raspberry Pi 5 table of the data directory (HW-NAS-Bench-360, CIFAR-100) as a DataFrame."""
+    import pandas as pd
+
+    return pd.read_csv(_data_file("pi5/pi5_litert_torchmobile_cifar100.csv"))

@@ -9,9 +9,7 @@ from hwnas.devices import cost_cache
 from hwnas.devices.costs import _build_nb201_table, _nb201_table, cost_table
 
 
-@pytest.fixture(autouse=True)
-def _isolated(isolated_home):
-    yield
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def _same(a, b, rtol: float = 0.0):

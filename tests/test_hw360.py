@@ -15,21 +15,13 @@ from hwnas.devices import measured_column, measured_cost
 from hwnas.devices.costs import cost_table
 from hwnas.devices.hw360 import read_hw360, register_hw360
 from hwnas.errors import HwnasUsageError
-from tests.conftest import _data_file
 
 pytest.importorskip("pyarrow")
 
 N_ARCHS = 300
 
 
-@pytest.fixture(autouse=True)
-def _isolated(isolated_home):
-    yield
-
-
-@pytest.fixture(scope="module")
-def pi5() -> pd.DataFrame:
-    return pd.read_csv(_data_file("pi5/pi5_litert_torchmobile_cifar100.csv"))
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def _upstream_rows(pi5: pd.DataFrame, n: int = N_ARCHS) -> pd.DataFrame:

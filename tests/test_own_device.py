@@ -14,17 +14,9 @@ from hwnas.devices.costs import cost_table
 from hwnas.devices.user import user_devices
 from hwnas.errors import HwnasUsageError
 from hwnas.predictors.metrics import compute_metrics
-from tests.conftest import _data_file
 
 
-@pytest.fixture(autouse=True)
-def _isolated(isolated_home):
-    yield
-
-
-@pytest.fixture(scope="module")
-def pi5() -> pd.DataFrame:
-    return pd.read_csv(_data_file("pi5/pi5_litert_torchmobile_cifar100.csv"))
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def _one_error(capsys) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from hwnas.devices import get_device
@@ -15,15 +14,9 @@ from hwnas.devices.costs import cost_table
 from hwnas.predictors.metrics import compute_metrics
 from hwnas.predictors.pretrained import load_pretrained, pretrained_info
 from hwnas.predictors.train import split_indices
-from tests.conftest import _data_file
 
 PI5 = [(f"pi5-{r}", m) for r in ("litert", "torchmobile") for m in ("latency", "energy")]
 COLUMN = {"latency": "latency_ms", "energy": "energy_mj"}
-
-
-@pytest.fixture(scope="module")
-def pi5() -> pd.DataFrame:
-    return pd.read_csv(_data_file("pi5/pi5_litert_torchmobile_cifar100.csv"))
 
 
 @pytest.mark.parametrize("device,metric", PI5, ids=[f"{d}-{m}" for d, m in PI5])
