@@ -41,8 +41,8 @@ SHIP = ROOT / "hwnas" / "_data" / "energy_validation.json"
 
 
 def estimate(latency: np.ndarray, flops: np.ndarray, slope: float, anchor: int) -> np.ndarray:
-    """Energy (mJ) by the power model with ``slope``, calibrated so row ``anchor`` is exact
-    (the calibration needs that row's true energy: supplied by the caller through ``scale``)."""
+    """The power model's energy shape, in ms: latency x (intensity / intensity at row ``anchor``)^slope.
+    Multiplied by the anchor's true energy / its own shape value, it is the estimate calibrated there."""
     intensity = flops / latency
     return (intensity / intensity[anchor]) ** slope * latency
 

@@ -69,8 +69,9 @@ def registered(name: str, folder: str = HWNASBENCH_DIR) -> tuple[dict[str, np.nd
 def clear_cache() -> None:
     shipped.cache_clear()
     _user.cache_clear()
-    from hwnas.devices import fbnet, measured
+    from hwnas.devices import costs, fbnet, measured
 
+    costs._nb201_table.cache_clear()  # derived from the measured tables
     fbnet._lut_arrays_at.cache_clear()
     measured._nb201_view_at.cache_clear()
     measured._fbnet_view.cache_clear()

@@ -118,17 +118,13 @@ def _build_nb201_table(device: str, metric: str) -> CostTable:
 
         idx = np.flatnonzero(missing)
         if (dev.name, metric) in available_pretrained("nb201"):
-            rows = np.unique(class_first_index()[idx]) if dev.class_level else idx
+            # class-level devices: one value per isomorphism class, predicted at its lowest index (as measured)
+            first = class_first_index()[idx] if dev.class_level else idx
+            rows, member_row = np.unique(first, return_inverse=True)
             pred, sd, provenance["predicted"] = _predict_shipped(dev.name, metric, rows)
-            if dev.class_level:  # one value per isomorphism class, predicted at its lowest index (as measured)
-                lookup = np.zeros(NB201_SIZE)
-                lookup[rows] = pred
-                values[idx] = lookup[class_first_index()[idx]]
-                if sd is not None:
-                    lookup[rows] = sd
-                    sd = lookup[class_first_index()[idx]]
-            else:
-                values[idx] = pred
+            values[idx] = pred[member_row]
+            if sd is not None:
+                sd = sd[member_row]
             if sd is not None:
                 bound = values.copy()
                 bound[idx] = values[idx] * np.exp(Z_BOUND * sd)
@@ -178,19 +174,12 @@ def _coverage_input(dev, metric: str) -> str:
     return "cifar100" if any(d.startswith("CIFAR-100") for d in details) else "cifar10"
 
 
+@lru_cache(maxsize=1)
 def nb201_op_counts() -> np.ndarray:
     """[15625, 5] int: how many of a cell's six edges carry each NB201 op (none, skip, 1x1, 3x3, pool)."""
-    from hwnas.spaces import get_space
+    from hwnas.spaces.nb201 import _index_tables
 
-    return _op_counts_cached(get_space("nb201").num_archs)
-
-
-@lru_cache(maxsize=1)
-def _op_counts_cached(n: int) -> np.ndarray:
-    from hwnas.spaces import get_space
-
-    sp = get_space("nb201")
-    genotypes = np.array([sp.arch_at(i).genotype for i in range(n)], dtype=np.int64)
+    genotypes = _index_tables()[0]
     counts = np.stack([(genotypes == op).sum(1) for op in range(5)], axis=1)
     counts.setflags(write=False)
     return counts
@@ -321,23 +310,17 @@ def predict_cost(space: str, archs, device: str, metric: str = "latency"):
     one-line `HwnasUsageError`."""
     import pandas as pd
 
-    from hwnas.spaces import Arch, get_space
+    from hwnas.devices.measured import nb201_index
+    from hwnas.spaces import get_space
 
     sp = get_space(space)
-    table = cost_table(sp.name, device, metric)
+    table = cost_table(sp.name, device, metric)  # nb201 only: a usage error for other spaces
     if isinstance(archs, str):
         from hwnas.devices.profile import parse_arch_spec
 
         indices = parse_arch_spec(sp.name, archs)
     else:
-        indices = []
-        for a in archs:
-            if isinstance(a, Arch):
-                indices.append(sp.index(a))
-            elif isinstance(a, (int, np.integer)) and not isinstance(a, bool):
-                indices.append(sp.index(sp.arch_at(int(a))))
-            else:
-                indices.append(sp.index(sp.parse(str(a))))
+        indices = [nb201_index(a) for a in archs]
     idx = np.asarray(indices, dtype=np.int64)
     ext = table.extrapolated[idx] if table.extrapolated is not None else np.zeros(idx.size, dtype=bool)
     return pd.DataFrame({

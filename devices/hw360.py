@@ -179,9 +179,6 @@ def register_hw360(path: "str | Path") -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _tables.clear_cache()
-    from hwnas.devices import costs
-
-    costs._nb201_table.cache_clear()
     return meta
 
 

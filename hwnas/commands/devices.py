@@ -47,6 +47,7 @@ def nb201_coverage(dev, pretrained: "set[tuple[str, str]] | None" = None) -> dic
 
     from hwnas.devices import failed_archs, measured_column
     from hwnas.devices.energy import ENERGY_DEVICES
+    from hwnas.devices.user import is_user_device
 
     if pretrained is None:
         from hwnas.predictors.pretrained import available_pretrained
@@ -61,8 +62,6 @@ def nb201_coverage(dev, pretrained: "set[tuple[str, str]] | None" = None) -> dic
         n_failed = int(failed.sum())
         rest = NB201_SIZE - measured - n_failed
         counts = {"measured": measured, "failed": n_failed, "predicted": 0, "estimated": 0, "none": 0}
-        from hwnas.devices.user import is_user_device
-
         if is_user_device(dev.name):  # your measurements + the few-shot adapter
             cov = dev.coverage_of("nb201", metric)
             counts["measured"] = cov[0].archs if cov else 0
