@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", action="append", default=[], help="RUNTIME:B1,B2,... in mJ")
     ap.add_argument("--evaluations", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--algorithm", default="auto", help="as hwnas pareto --algorithm (auto: its default)")
     ap.add_argument("--out", default="bench/results/pi5_pareto_regret.json")
     args = ap.parse_args(argv)
     os.environ.setdefault("HWNAS_HOME", tempfile.mkdtemp(prefix="hwnas-pi5-regret-"))  # no registered parquet
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             energy = pi5[f"{runtime}_energy_mj"].to_numpy(np.float64)
             for limit in limits:
                 res = hwnas.pareto(f"pi5-{runtime}", energy_mj=limit, evaluations=args.evaluations, seed=args.seed,
+                                   algorithm=args.algorithm,
                                    out=Path(tmp) / f"{runtime}-{limit}")
                 front = res.front["arch_index"].to_numpy(np.int64)
                 feasible = live & (energy <= limit)
