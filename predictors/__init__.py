@@ -15,6 +15,7 @@
 """
 
 from hwnas.predictors import flops, gcn, gp, mlp, opsum, ridge, transfer  # noqa: F401  (imported so that they register)
+from hwnas.predictors import kernel, nnmeter  # noqa: F401  (kernel-level models: kernel, nn-meter)
 from hwnas.predictors.base import PREDICTORS, Predictor, get_predictor, load_predictor, register, saved_predictors
 from hwnas.predictors.metrics import Metrics, compute_metrics
 from hwnas.predictors.train import TrainResult, train_predictor

@@ -1,0 +1,95 @@
+"""Kernel-level predictor (nn-Meter-style ``kernel``) vs gcn vs mlp vs flops, issue 21 acceptance (a):
+NB201 latency on the six HW-NAS-Bench devices, 900 training architectures drawn as
+bench/predictors_eval.py draws them (`hwnas.predictors.train.train_predictor`, seed 0), tested on
+every other measured architecture. Spearman and +-10 % accuracy per model and device.
+
+    python bench/kernel_predictor.py                                  # kernel, mlp, flops on six devices; gcn on --gcn-devices
+    python bench/kernel_predictor.py --devices raspi4 --models kernel,flops
+    python bench/kernel_predictor.py --gcn-devices all                # gcn everywhere (7-22 min per fit on 1 thread)
+
+gcn and mlp use their shipped defaults (and the per-device options of `hwnas.predictors.tuned`,
+as `train_predictor` applies them). The ONNX graphs come from the cache
+(`hwnas predictors graphs --space nb201 --dataset cifar10`). (b), FBNet on the HELP devices, runs
+once the FBNet space exists (not in this script yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga", "jetson-tx2", "edgetpu")
+MODELS = ("kernel", "gcn", "mlp", "flops")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", default=",".join(DEVICES))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--gcn-devices", default="edgetpu",
+                        help="devices to train gcn on ('all': every device of --devices); gcn is slow on a shared CPU")
+    parser.add_argument("--train-size", type=int, default=900)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="kernel predictor option, repeatable (e.g. --set regressor=gbr)")
+    parser.add_argument("--out", default="runs/kernel_predictor/kernel_predictor.json")
+    args = parser.parse_args()
+
+    import torch
+
+    from hwnas.predictors import train_predictor
+
+    torch.set_num_threads(args.threads)
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    gcn_devices = devices if args.gcn_devices == "all" else [d.strip() for d in args.gcn_devices.split(",")]
+    kernel_opts = dict(item.split("=", 1) for item in args.sets)
+    results: dict = {"command": "python bench/kernel_predictor.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "sets" and v not in (None, False, []))
+        + "".join(f" --set {s}" for s in args.sets),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                    "torch_threads": args.threads}, "devices": {}}
+    rows = []
+    for device in devices:
+        recs = {}
+        for model in models:
+            if model == "gcn" and device not in gcn_devices:
+                continue
+            extra = {"rules_device": device, **kernel_opts} if model == "kernel" else {}
+            start = time.perf_counter()
+            r = train_predictor(device, "latency", model, args.train_size, args.seed, baseline=False, **extra)
+            rec = r.summary()
+            rec["wall_s"] = round(time.perf_counter() - start, 1)
+            if model == "kernel":
+                p = r.predictor
+                rec["kernel"] = {"rules": p.rules.name, "types": list(p.type_names), "overhead": p.overhead,
+                                 "init": getattr(p, "init_used", None), "history": p.history,
+                                 "unseen_kernels_in_test": p.last_unseen}
+            recs[model] = rec
+            print(f"{device} {model}: Spearman {r.metrics.spearman:.4f}, +-10 % {r.metrics.acc10_pct:.1f} %, "
+                  f"fit {r.fit_s:.1f} s, {rec['wall_s']} s in all (test {r.test_size:,})", flush=True)
+        results["devices"][device] = recs
+        test_n = next(iter(recs.values()))["test_size"] if recs else 0
+        cells = []
+        for model in models:
+            m = recs.get(model, {}).get("metrics")
+            cells.append(f"{m['spearman']:.4f} / {m['acc10_pct']:.1f}" if m else "not run")
+        rows.append(f"| {device} ({test_n:,}) | " + " | ".join(cells) + " |")
+    text = (f"NB201 latency, train {args.train_size} (seed {args.seed}), test every other measured architecture; "
+            "cells: Spearman / % within +-10 %\n\n| device (test archs) | " + " | ".join(models) + " |\n|---|"
+            + "---|" * len(models) + "\n" + "\n".join(rows))
+    print("\n" + text)
+    results["markdown"] = text
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""``kernel``: an nn-Meter-style kernel-level latency predictor on the exported ONNX graph.
+
+nn-Meter (Zhang et al., MobiSys 2021) splits a model into the kernels a runtime executes (after
+operator fusion), predicts each kernel's latency with a per-kernel-type random forest on its
+configuration, and sums. This model does the same:
+
+1. **kernel detection** (`hwnas.predictors.kernel_split`): the ONNX graph becomes a
+   ``networkx`` graph, fusion chains declared per device in ``hwnas/_data/kernel_rules/*.json``
+   (conv+bn+relu, dwconv+bn+relu, add+relu, gemm, pooling, ...; BN folded into the Conv or not)
+   claim its ops; each kernel gets a configuration (type, H, W, Cin, Cout, kernel, stride,
+   groups, FLOPs, bytes in/out/weights, fan-in/out, liveness flags);
+2. **per-kernel-type regressors** (scikit-learn random forests by default, or gradient boosting,
+   or extra trees: option ``regressor``) on the kernel configuration, plus a per-device constant
+   overhead: ``cost = overhead + sum_kernels f_type(config)``.
+
+**What differs from nn-Meter, honestly:** nn-Meter trains each kernel regressor on *kernel-level
+measurements* (thousands of sampled kernel configurations run one by one on the device). Here
+only whole-network measurements exist (HW-NAS-Bench, HELP, ...), so the per-kernel targets are
+*inferred*:
+
+a. an additive fit: per kernel type a non-negative linear model in (count, FLOPs, activation
+   bytes, weight bytes), separately for live and dead kernels, plus an intercept, fitted by NNLS
+   on the relative error of the network totals (as ``opsum`` does per ONNX op); each network's
+   measured latency minus the intercept is then split over its kernels in proportion to their
+   linear estimates -- the initial per-kernel targets;
+b. each type's regressor is fitted to those targets on the kernels' configurations (rows with
+   identical configurations merged, weights 1/latency^2 so that the fit is on relative error;
+   no bootstrap by default: scikit-learn draws weighted bootstrap samples in proportion to the
+   weights, which the rows of near-zero-latency networks would dominate);
+c. ``rounds`` back-fitting rounds: for each type in turn, a network's target for its kernels of
+   that type is its latency minus the overhead and the other kernels' current predictions,
+   split over them in proportion to their current predictions; the type's regressor is refitted;
+   the overhead is re-estimated (weighted mean residual).
+
+The split of a network's latency among its kernels is therefore not identifiable beyond what
+the additive structure implies: the per-kernel values are a decomposition that sums right, not
+measured kernel latencies. A kernel type never seen in training is priced by a regressor fitted
+on all kernels (type-agnostic); `last_unseen` counts such kernels in the latest prediction.
+
+Saved as JSON + npz: every tree exported from scikit-learn's ``tree_`` arrays
+(`hwnas.predictors.kernel_trees`) and evaluated with numpy; the fusion rules' text is stored with
+the weights, so a loaded model splits graphs as it did in training. No pickles.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from hwnas.errors import HwnasUsageError
+from hwnas.predictors.base import register
+from hwnas.predictors.graph_model import GraphPredictor, check_graph_targets
+from hwnas.predictors.kernel_split import (KERNEL_FEATURES, KernelRules, KernelSplit, load_rules, parse_rules,
+                                           rules_for_device, split_kernels)
+from hwnas.predictors.kernel_trees import TreeEnsemble
+from hwnas.predictors.onnx_graph import OnnxGraph
+
+REGRESSORS = ("rf", "gbr", "extra")
+ANY = "__any__"  # the type-agnostic regressor for kernel types not seen in training
+_LINEAR = ("count", "flops", "act_bytes", "weight_bytes")
+_PREDICT_CHUNK = 1000  # graphs split and priced at a time (bounds memory)
+
+
+@register("kernel", aliases=("nn-meter-style", "kernels"))
+class KernelPredictor(GraphPredictor):
+    description = ("nn-Meter-style: ONNX graph split into fused kernels (rules per device), a tree "
+                   "regressor per kernel type, summed plus an overhead")
+    inputs = "ONNX graph (any CNN), split into kernels"
+    defaults = {"rules": "auto", "rules_device": "", "regressor": "rf", "n_estimators": 50, "max_depth": 0,
+                "min_samples_leaf": 1, "max_features": 0.5, "bootstrap": False, "learning_rate": 0.1, "init": "config",
+                "max_configs": 4000, "alpha": 1e-4, "rounds": 0, "opset": 17}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        h = self.hparams
+        if h["regressor"] not in REGRESSORS:
+            raise HwnasUsageError(f"kernel regressor must be one of {', '.join(REGRESSORS)}, not {h['regressor']!r}")
+        if h["init"] not in ("config", "linear"):
+            raise HwnasUsageError(f"kernel init must be 'config' or 'linear', not {h['init']!r}")
+        if h["n_estimators"] < 1 or h["rounds"] < 0 or h["min_samples_leaf"] < 1 or h["max_depth"] < 0 \
+                or not 0 < h["max_features"] <= 1 or not h["learning_rate"] > 0:
+            raise HwnasUsageError("kernel options: n_estimators >= 1, rounds >= 0, min_samples_leaf >= 1, "
+                                  "max_depth >= 0 (0: unlimited), 0 < max_features <= 1, learning_rate > 0")
+        self.rules: KernelRules = (rules_for_device(h["rules_device"] or None) if h["rules"] == "auto"
+                                   else load_rules(str(h["rules"])))
+        self.type_names: tuple[str, ...] = ()
+        self.models: dict[str, TreeEnsemble] = {}
+        self.overhead = 0.0
+        self.history: list[dict[str, float]] = []
+        self.last_unseen = 0
+
+    # --- kernels ------------------------------------------------------------------------------------
+    def split(self, g: OnnxGraph) -> KernelSplit:
+        """The kernels of one graph under this predictor's fusion rules."""
+        return split_kernels(g, self.rules)
+
+    def split_onnx(self, model) -> KernelSplit:
+        """The kernels of an ONNX model (ModelProto, bytes or path)."""
+        from hwnas.predictors.onnx_graph import graph_from_onnx
+
+        return self.split(graph_from_onnx(model))
+
+    @staticmethod
+    def _stack(splits: Sequence[KernelSplit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        net = np.concatenate([np.full(s.num_kernels, i, dtype=np.int64) for i, s in enumerate(splits)] or
+                             [np.zeros(0, dtype=np.int64)])
+        types = np.concatenate([s.types for s in splits] or [np.zeros(0, dtype=str)]).astype(str)
+        x = np.vstack([s.features for s in splits] or [np.zeros((0, len(KERNEL_FEATURES)))])
+        return net, types, x
+
+    # --- fitting --------------------------------------------------------------------------------------
+    def _regressor(self):
+        from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
+
+        h = self.hparams
+        depth = int(h["max_depth"]) or None
+        common = dict(n_estimators=int(h["n_estimators"]), max_depth=depth, min_samples_leaf=int(h["min_samples_leaf"]),
+                      max_features=float(h["max_features"]), random_state=self.seed)
+        if h["regressor"] == "gbr":
+            return GradientBoostingRegressor(learning_rate=float(h["learning_rate"]), subsample=1.0, **common)
+        if h["regressor"] == "extra":
+            return ExtraTreesRegressor(n_jobs=1, bootstrap=bool(h["bootstrap"]), **common)
+        return RandomForestRegressor(n_jobs=1, bootstrap=bool(h["bootstrap"]), **common)
+
+    def _fit_one(self, x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> TreeEnsemble:
+        """A regressor on kernel rows, rows with identical configurations merged (weighted mean target)."""
+        uniq, inv = np.unique(x, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        w = np.bincount(inv, weights=weight, minlength=len(uniq))
+        t = np.bincount(inv, weights=weight * target, minlength=len(uniq)) / w
+        if len(uniq) == 1:
+            return TreeEnsemble.constant(float(t[0]))
+        model = self._regressor()
+        model.fit(uniq, t, sample_weight=w / w.mean())
+        return TreeEnsemble.from_sklearn(model)
+
+    def _additive_init(self, net, tid, x, y, nt) -> tuple[np.ndarray, float]:
+        """Per-kernel linear estimates and the intercept of the NNLS additive fit (step a)."""
+        from hwnas.predictors.opsum import fit_nnls_relative
+
+        col = {n: KERNEL_FEATURES.index(n) for n in KERNEL_FEATURES}
+        phi = np.stack([np.ones(len(x)), x[:, col["flops"]], x[:, col["in_bytes"]] + x[:, col["out_bytes"]],
+                        x[:, col["weight_bytes"]]], axis=1)
+        dead = (x[:, col["live"]] < 0.5).astype(np.int64)
+        width = len(_LINEAR)
+        first = (tid * 2 + dead) * width  # column block of each kernel: (type, live/dead)
+        design = np.zeros((y.size, nt * 2 * width + 1))
+        for j in range(width):
+            np.add.at(design, (net, first + j), phi[:, j])
+        design[:, -1] = 1.0
+        coef, scale = fit_nnls_relative(design, y)
+        w = coef / scale
+        per_kernel = sum(phi[:, j] * w[first + j] for j in range(width))
+        return per_kernel, float(w[-1])
+
+    def _config_init(self, net, tid, x, y) -> tuple[np.ndarray, float] | None:
+        """Per-kernel values and overhead of the additive fit with one non-negative value per
+        distinct (type, configuration) (NNLS on the relative error, ridge ``alpha``); None where
+        there are more than ``max_configs`` distinct configurations."""
+        from hwnas.predictors.opsum import fit_nnls_relative
+
+        keys = np.hstack([tid[:, None].astype(np.float64), x])
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        if len(uniq) > int(self.hparams["max_configs"]):
+            return None
+        design = np.zeros((y.size, len(uniq) + 1))
+        np.add.at(design, (net, inv), 1.0)
+        design[:, -1] = 1.0
+        coef, scale = fit_nnls_relative(design, y, float(self.hparams["alpha"]))
+        w = coef / scale
+        return w[inv], float(w[-1])
+
+    @staticmethod
+    def _distribute(values: np.ndarray, net: np.ndarray, residual: np.ndarray, n: int) -> np.ndarray:
+        """Split ``residual`` [networks] over kernels (``net`` gives each kernel's network) in
+        proportion to ``values`` (equal shares where a network's values sum to 0)."""
+        values = np.maximum(values, 0.0)
+        total = np.bincount(net, weights=values, minlength=n)
+        count = np.bincount(net, minlength=n).astype(np.float64)
+        share = np.where(total[net] > 0, values / np.where(total[net] > 0, total[net], 1.0), 1.0 / np.maximum(count[net], 1))
+        return share * residual[net]
+
+    def fit_graphs(self, graphs: Sequence[OnnxGraph], targets) -> "KernelPredictor":
+        y = check_graph_targets(graphs, targets)
+        n = y.size
+        net, types, x = self._stack([self.split(g) for g in graphs])
+        names = tuple(sorted(set(types.tolist())))
+        tid = np.searchsorted(np.array(names), types)
+        weight = 1.0 / y[net] ** 2
+        # (a) additive fit -> initial per-kernel targets
+        init = self._config_init(net, tid, x, y) if self.hparams["init"] == "config" else None
+        self.init_used = "config" if init is not None else "linear"
+        if init is not None:
+            target, overhead = init
+        else:
+            linear, overhead = self._additive_init(net, tid, x, y, len(names))
+            overhead = max(overhead, 0.0)
+            target = self._distribute(linear, net, np.maximum(y - overhead, 0.0), n)
+        # (b) one regressor per kernel type
+        models: dict[str, TreeEnsemble] = {}
+        pred = np.zeros(len(x))
+        for k, name in enumerate(names):
+            m = tid == k
+            models[name] = self._fit_one(x[m], target[m], weight[m])
+            pred[m] = models[name].predict(x[m])
+        history = [self._record(0, y, net, pred, overhead)]
+        # (c) back-fitting rounds
+        for r in range(int(self.hparams["rounds"])):
+            for k, name in enumerate(names):
+                m = tid == k
+                others = np.bincount(net, weights=pred, minlength=n) - np.bincount(net[m], weights=pred[m], minlength=n)
+                residual = np.maximum(y - overhead - others, 0.0)
+                t = self._distribute(pred[m] + 1e-12, net[m], residual, n)
+                models[name] = self._fit_one(x[m], t, weight[m])
+                pred[m] = models[name].predict(x[m])
+            total = np.bincount(net, weights=pred, minlength=n)
+            w = 1.0 / y ** 2
+            overhead = max(float(np.sum(w * (y - total)) / np.sum(w)), 0.0)
+            history.append(self._record(r + 1, y, net, pred, overhead))
+        # the type-agnostic regressor for kernel types not seen in training
+        models[ANY] = self._fit_one(x, pred, weight)
+        self.type_names, self.models, self.overhead, self.history = names, models, overhead, history
+        self.fitted = True
+        return self
+
+    @staticmethod
+    def _record(round_: int, y, net, pred, overhead) -> dict[str, float]:
+        fit = overhead + np.bincount(net, weights=pred, minlength=y.size)
+        rel = fit / y - 1.0
+        return {"round": round_, "overhead": round(overhead, 6), "train_rel_rmse": float(np.sqrt(np.mean(rel ** 2))),
+                "train_acc10_pct": float(100.0 * np.mean(np.abs(rel) <= 0.10))}
+
+    # --- prediction -----------------------------------------------------------------------------------
+    def kernel_predictions(self, splits: Sequence[KernelSplit]) -> list[np.ndarray]:
+        """Each graph's per-kernel predictions (in the order of its `KernelSplit`)."""
+        self._check_fitted()
+        net, types, x = self._stack(splits)
+        pred = np.zeros(len(x))
+        unseen = 0
+        for name in np.unique(types):
+            m = types == name
+            model = self.models.get(str(name))
+            if model is None:
+                model = self.models[ANY]
+                unseen += int(m.sum())
+            pred[m] = model.predict(x[m])
+        self.last_unseen = unseen
+        bounds = np.cumsum([0] + [s.num_kernels for s in splits])
+        return [pred[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def predict_graphs(self, graphs: Sequence[OnnxGraph]) -> np.ndarray:
+        self._check_fitted()
+        out = np.zeros(len(graphs))
+        unseen = 0
+        for start in range(0, len(graphs), _PREDICT_CHUNK):
+            chunk = graphs[start:start + _PREDICT_CHUNK]
+            per_kernel = self.kernel_predictions([self.split(g) for g in chunk])
+            unseen += self.last_unseen
+            out[start:start + len(chunk)] = [self.overhead + float(p.sum()) for p in per_kernel]
+        self.last_unseen = unseen
+        return out
+
+    # --- persistence ----------------------------------------------------------------------------------
+    def _state(self) -> dict[str, np.ndarray]:
+        state: dict[str, Any] = {
+            "type_names": np.array(self.type_names, dtype=str),
+            "overhead": np.array([self.overhead], dtype=np.float64),
+            "kernel_features": np.array(KERNEL_FEATURES, dtype=str),
+            "rules_text": np.array(self.rules.text, dtype=str),
+        }
+        for i, name in enumerate((*self.type_names, ANY)):
+            state.update(self.models[name].arrays(f"m{i}_"))
+        return state
+
+    def _set_state(self, arrays) -> None:
+        if tuple(str(v) for v in np.asarray(arrays["kernel_features"]).reshape(-1)) != KERNEL_FEATURES:
+            raise ValueError("saved with other kernel features than this hwnas computes")
+        self.rules = parse_rules(str(np.asarray(arrays["rules_text"]).reshape(-1)[0]), "saved kernel rules")
+        self.type_names = tuple(str(v) for v in np.asarray(arrays["type_names"]).reshape(-1))
+        self.overhead = float(np.asarray(arrays["overhead"], dtype=np.float64).reshape(-1)[0])
+        self.models = {name: TreeEnsemble.from_arrays(arrays, f"m{i}_")
+                       for i, name in enumerate((*self.type_names, ANY))}
