@@ -68,8 +68,29 @@ class CostTable:
                     self.provenance.get(src, ""), self.measured_input)
 
     def counts(self) -> dict[str, int]:
-        """How many architectures each source covers."""
-        return {name: int(np.sum(self.source_codes == code)) for name, code in SOURCE_CODES.items()}
+        """How many architectures each source covers (``counted`` only where it is used)."""
+        out = {name: int(np.sum(self.source_codes == code)) for name, code in SOURCE_CODES.items()}
+        if not out.get("counted"):
+            out.pop("counted", None)
+        return out
+
+
+def count_table(space: str, metric: str, dataset: str) -> CostTable:
+    """FLOPs (multiply-accumulates per sample) or parameters of every NAS-Bench-201 architecture
+    built for ``dataset``, as a `CostTable` with source ``counted`` (no device)."""
+    from hwnas.spaces.nb201 import cost_arrays
+
+    if canonical_space(space) != "nb201":
+        raise HwnasUsageError(f"whole-space count tables exist for nb201 only, not {space!r}")
+    params, flops = cost_arrays(dataset)
+    values = (flops if metric == "flops" else params).astype(np.float64)
+    codes = np.full(values.size, SOURCE_CODES["counted"], dtype=np.int8)
+    for arr in (values, codes):
+        arr.setflags(write=False)
+    what = ("multiply-accumulates of conv and linear layers per sample (NAS-Bench-201 convention)"
+            if metric == "flops" else "trainable parameters")
+    return CostTable("nb201", "-", metric, "FLOPs" if metric == "flops" else "params", values, codes,
+                     {"counted": f"counted on the built network: {what}"}, dataset)
 
 
 def cost_table(space: str, device: str, metric: str = "latency") -> CostTable:

@@ -164,3 +164,13 @@ def fbnet_costs(op_ids: "np.ndarray | Sequence[Sequence[int]]", device: str, met
     for row in fixed[1:]:
         total = total + v[row]
     return total
+
+
+def cheapest(device: str, metric: str = "latency", dataset: str = "cifar100") -> tuple[np.ndarray, float]:
+    """(op ids [22], cost) of the cheapest FBNet architecture on ``device``: the cost is a sum over
+    layers, so the cheapest network takes the cheapest op of every layer (ms or mJ)."""
+    _, col = _column(device, metric)
+    _, _, values, _ = _lut_arrays()
+    _, layer_rows = _index_matrix(dataset)
+    ops = np.argmin(values[:, col][layer_rows], axis=1).astype(np.int64)
+    return ops, float(fbnet_costs(ops[None, :], device, metric, dataset)[0])

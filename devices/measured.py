@@ -22,7 +22,7 @@ from hwnas.devices import _tables
 from hwnas.devices.registry import Device, get_device
 from hwnas.errors import HwnasUsageError
 
-COST_SOURCES: tuple[str, ...] = ("measured", "predicted", "estimated")
+COST_SOURCES: tuple[str, ...] = ("measured", "predicted", "estimated", "counted")
 SPACES_WITH_DATA: tuple[str, ...] = ("nb201", "fbnet")
 
 

@@ -227,6 +227,17 @@ _register(Device(
     "",
 ))
 
+# --- TF-NAS (Hu et al., ECCV 2020; AberHu/TF-NAS, MIT): per-block latency LUTs of its MobileNetV2 space
+TFNAS = "TF-NAS (ECCV 2020)"
+_TFNAS_GPU = Coverage("mbv2", "latency", None, "TF-NAS per-block latency LUT, batch 32, PyTorch 1.1 + cuDNN 7.6, "
+                      "ImageNet 224x224")
+_register(Device(
+    "xeon-gold-6130-b1", ("xeon6130", "xeon-gold-6130", "tfnas-cpu"), "CPU",
+    "Intel Xeon Gold 6130 @ 2.10 GHz, one MKL thread, PyTorch 1.1", LAT, 1, TFNAS,
+    (Coverage("mbv2", "latency", None, "TF-NAS per-block latency LUT, batch 1, ImageNet 224x224"),),
+    "MobileNetV2 (TF-NAS) space only; the LUT's blocks were timed alone, so a network's latency is their sum",
+))
+
 # --- HELP: GPUs at several batch sizes (NB201: 1/32/256, FBNet and OFA: 1/32/64) -----------------
 _OFA_DETAIL = "Once-for-All subnets: in the data directory only (no OFA search space yet), not shipped"
 _HELP_FBNET = Coverage("fbnet", "latency", N_FBNET_HELP, "HELP's 5,000 sampled FBNet archs, CIFAR-100 input")
@@ -245,9 +256,12 @@ for _stem, _col, _ofa_col, _desc in (
             _cov.append(_HELP_FBNET)
             if _ofa_col:
                 _cov.append(Coverage("ofa", "latency", N_FBNET_HELP, _OFA_DETAIL))
+        if _stem == "titan-rtx" and _batch == 32:
+            _cov.append(_TFNAS_GPU)
         _aliases = [f"{_col}_{_batch}"] + ([f"{_ofa_col}_{_batch}"] if _ofa_col and _batch != 256 else [])
         _register(Device(f"{_stem}-b{_batch}", tuple(dict.fromkeys(_aliases)), "GPU", f"{_desc}, batch {_batch}",
-                         LAT, _batch, HELP, tuple(_cov)))
+                         LAT, _batch, HELP + (" + TF-NAS (ECCV 2020) for mbv2" if _TFNAS_GPU in _cov else ""),
+                         tuple(_cov)))
 for _batch in (1, 32, 64):
     _register(Device(f"v100-b{_batch}", (f"v100_{_batch}",), "GPU", f"NVIDIA Tesla V100, batch {_batch}", LAT,
                      _batch, HELP, (Coverage("ofa", "latency", N_FBNET_HELP, _OFA_DETAIL),),

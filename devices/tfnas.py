@@ -142,3 +142,37 @@ def tfnas_latency_ms(genotypes: "np.ndarray | Sequence[Sequence[int]]", lut: str
     for layer in range(table.shape[0]):
         total = total + table[layer, g[:, 2 * layer], g[:, 2 * layer + 1]]
     return total
+
+
+# the LUT of each registered device (hwnas.devices.registry): device name -> LUT name
+DEVICE_LUT = {"xeon-gold-6130-b1": "cpu-xeon6130-bs1", "titan-rtx-b32": "gpu-titanrtx-bs32"}
+
+
+def run_cost_table(dev, metric: str, dataset: str, catalog):
+    """The `hwnas.devices.space_costs.RunCostTable` of the mbv2 networks a run evaluates on
+    ``dev`` (a `Device` with a TF-NAS LUT): TF-NAS's measured per-block latency, summed (ms)."""
+    from hwnas.devices.space_costs import SOURCE_CODES, RunCostTable
+    from hwnas.errors import HwnasUsageError
+    from hwnas.spaces import get_space
+
+    if dev.name not in DEVICE_LUT or metric != "latency":
+        raise HwnasUsageError(f"no mbv2 {metric} for {dev.name!r}; mbv2 latency exists for: {', '.join(DEVICE_LUT)}")
+    lut = DEVICE_LUT[dev.name]
+    sp = get_space("mbv2")
+    ds = sp.dataset(dataset).name
+
+    def compute(genotypes: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
+        return (tfnas_latency_ms(genotypes, lut),
+                np.full(len(genotypes), SOURCE_CODES["measured"], dtype=np.int8))
+
+    table = layer_table(lut)
+    lo, hi = sp.genotype_bounds
+    cheapest = np.zeros(len(lo), dtype=np.int64)
+    for layer in range(table.shape[0]):  # additive: the cheapest network takes each layer's cheapest allowed pair
+        ops = table[layer, : int(hi[2 * layer]) + 1, : int(hi[2 * layer + 1]) + 1]
+        cheapest[2 * layer], cheapest[2 * layer + 1] = np.unravel_index(int(np.argmin(ops)), ops.shape)
+    low = float(tfnas_latency_ms(cheapest[None, :], lut)[0])
+    label = (f"TF-NAS's measured per-block latency LUT ({lut}; AberHu/TF-NAS, MIT), summed over the network's "
+             f"blocks plus its fixed stem/head as TF-NAS prices a network")
+    return RunCostTable("mbv2", dev.name, "latency", "ms", {"measured": label}, ds, catalog, compute,
+                        minimum=low, cheapest=sp.to_str(sp.from_genotype(cheapest)))

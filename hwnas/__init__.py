@@ -12,9 +12,10 @@ from hwnas.spaces import SPACES, Arch, Space, get_space
 
 
 
-def pareto(device: str, **kwargs):
+def pareto(device: "str | None" = None, **kwargs):
     """`hwnas.api.pareto`: the ``hwnas pareto`` search from Python, e.g.
-    ``hwnas.pareto(device="jetson-tx2", energy_mj=20)`` -> `ParetoResult` (``.front`` DataFrame)."""
+    ``hwnas.pareto(device="jetson-tx2", energy_mj=20)`` or ``hwnas.pareto(space="fbnet", flops="300M")``
+    -> `ParetoResult` (``.front`` DataFrame)."""
     from hwnas.api import pareto as _pareto
 
     return _pareto(device, **kwargs)

@@ -145,12 +145,14 @@ def _check_path(value: object, param: str, name) -> "os.PathLike[str] | None":
 
 
 def pareto(
-    device: str,
+    device: "str | None" = None,
     energy: "str | None" = None,
     latency: "str | None" = None,
     *,
     energy_mj: "float | None" = None,
     latency_ms: "float | None" = None,
+    flops: "str | float | None" = None,
+    params: "str | float | None" = None,
     space: str = "nb201",
     dataset: str = "cifar100",
     proxy: str = "az_nas",
@@ -176,7 +178,9 @@ def pareto(
     """Search ``space`` for the best networks on ``device`` under the budgets, like ``hwnas pareto``.
 
     Budgets: ``energy`` / ``latency`` as text with a unit (``"20mJ"``, ``"5 ms"``), or
-    ``energy_mj`` / ``latency_ms`` as numbers (mJ, ms). Returns a `hwnas.search.run.ParetoResult`:
+    ``energy_mj`` / ``latency_ms`` as numbers (mJ, ms); ``flops`` (multiply-accumulates per
+    sample) / ``params`` as counts (``"600M"``, ``3.5e6``), with or without a ``device`` (without
+    one, the front trades the score against FLOPs / params only). Returns a `hwnas.search.run.ParetoResult`:
     ``.front`` (pandas DataFrame, best score first, with each cost, its unit and its source:
     measured / predicted / estimated, "extrapolated" where a prediction lies outside what was
     measured), ``.evaluated``, ``.paths`` (artefacts in ``out``, default ``runs/pareto-DEVICE``,
@@ -214,7 +218,19 @@ def _pareto(args: dict, style: str = "python"):
             budgets.append(parse_budget(text, metric, name(metric)))
         elif number is not None:
             budgets.append(budget_from_number(number, metric, name(number_param)))
-    device = _check_text(a["device"], "device", name)
+    for metric in ("flops", "params"):
+        value = a.get(metric)
+        if isinstance(value, (tuple, list)):
+            if len(value) > 1:
+                raise HwnasUsageError(f"{name(metric)} given {len(value)} times ({', '.join(map(str, value))}); "
+                                      f"give each budget once")
+            value = value[0] if value else None
+        if value is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = repr(float(value))
+        budgets.append(parse_budget(value, metric, name(metric)))
+    device = _check_text(a["device"], "device", name, optional=True)
     for p in ("space", "dataset", "proxy", "algorithm"):
         a[p] = _check_text(a[p], p, name)
     evaluations = _check_int(a["evaluations"], "evaluations", name, 1, 10**9)
@@ -235,8 +251,8 @@ def _pareto(args: dict, style: str = "python"):
     if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
         raise HwnasUsageError(f"{_shown(name('objectives'), objectives)}: give a tuple of metric names, "
                               f"e.g. ('latency',)")
-    dev = get_device(device)
-    local = dev.name == "local"
+    dev = get_device(device) if device is not None else None
+    local = dev is not None and dev.name == "local"
     if local:  # this machine: profile an informative sample (cached), adapt, then search
         from hwnas.devices.local import prepare_local
         from hwnas.spaces import get_space
@@ -245,9 +261,10 @@ def _pareto(args: dict, style: str = "python"):
             raise HwnasUsageError(f"{name('device')}=local profiles nb201 networks only, not {a['space']!r}")
         dev = get_device(prepare_local(get_space("nb201").dataset(a["dataset"]).name, progress=a["progress"],
                                        console=a["console"]))
+    default_out = Path("runs") / (f"pareto-{dev.name}" if dev is not None else f"pareto-{a['space']}")
     config = SearchConfig(
-        device=dev.name, budgets=budgets, space=a["space"], dataset=a["dataset"], proxy=a["proxy"],
-        evaluations=evaluations, seed=seed, out=out if out is not None else Path("runs") / f"pareto-{dev.name}",
+        device=dev.name if dev is not None else None, budgets=budgets, space=a["space"], dataset=a["dataset"],
+        proxy=a["proxy"], evaluations=evaluations, seed=seed, out=out if out is not None else default_out,
         export_onnx=export_k, algorithm=a["algorithm"], pop_size=pop_size, resume=a["resume"],
         overwrite=a["overwrite"], workers=workers, batch_size=batch_size, proxy_seed=proxy_seed,
         shipped_scores=a["shipped_scores"], keep_degenerate=a["keep_degenerate"], archive=archive,

@@ -12,6 +12,7 @@ from hwnas.spaces.base import Space
 
 ALGORITHMS: Registry[Callable] = Registry("search algorithm")
 ENUMERATED = ("exhaustive",)  # not pymoo: handled by the run loop
+EVOLUTION = ("az-evolution",)  # AZ-NAS Algorithm 1: not pymoo, handled by `hwnas.search.evolution`
 EXHAUSTIVE_LIMIT = 20_000  # classes a space may have for --algorithm exhaustive
 
 
@@ -89,6 +90,13 @@ def random_search(space: Space, pop_size: int, n_obj: int, history: set[str]):
 @ALGORITHMS.register("exhaustive", aliases=("all", "enumerate"))
 def exhaustive(space: Space, pop_size: int, n_obj: int, history: set[str]):
     """Every isomorphism class of the space (NB201: 6,466), in index order."""
+    return None
+
+
+@ALGORITHMS.register("az-evolution", aliases=("az_evolution", "azevolution", "evolution"))
+def az_evolution(space: Space, pop_size: int, n_obj: int, history: set[str]):
+    """AZ-NAS Algorithm 1: mutate one of the top-k (k = --pop-size) architectures by score within
+    the budgets, one architecture per step, re-ranking the whole history every step."""
     return None
 
 

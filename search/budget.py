@@ -21,9 +21,12 @@ UNITS: dict[str, tuple[str, float]] = {
     "J": ("energy", 1e3), "mJ": ("energy", 1.0), "uJ": ("energy", 1e-3), "µJ": ("energy", 1e-3),
     "μJ": ("energy", 1e-3),
 }
-BASE_UNIT = {"latency": "ms", "energy": "mJ"}
-EXAMPLE = {"latency": "5ms", "energy": "20mJ"}
-ARTICLE = {"latency": "a latency", "energy": "an energy"}
+BASE_UNIT = {"latency": "ms", "energy": "mJ", "flops": "FLOPs", "params": "params"}
+EXAMPLE = {"latency": "5ms", "energy": "20mJ", "flops": "600M", "params": "3.5M"}
+ARTICLE = {"latency": "a latency", "energy": "an energy", "flops": "a FLOPs count", "params": "a parameter count"}
+COUNT_METRICS = ("flops", "params")  # device-independent budgets: counts with an SI multiplier
+COUNT_PREFIX = {"": 1.0, "K": 1e3, "k": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}
+COUNT_WORDS = {"flops": ("FLOPs", "FLOPS", "flops", "MACs", "macs"), "params": ("params", "parameters", "P")}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
 
 
@@ -66,6 +69,8 @@ def parse_budget(text: object, metric: str, name: str | None = None) -> Budget:
     finite amount is a one-line usage error. ``name`` is how the message names the argument
     (default ``--energy`` / ``--latency``; the Python API passes ``energy=`` etc.)."""
     flag = name or f"--{metric}"
+    if metric in COUNT_METRICS:
+        return parse_count_budget(text, metric, flag)
     shown = f"{flag}{text!r}" if flag.endswith("=") else f"{flag} {text!r}"
     example = f"{flag}{EXAMPLE[metric]!r}" if flag.endswith("=") else f"{flag} {EXAMPLE[metric]}"
     if not isinstance(text, str):
@@ -102,3 +107,31 @@ def budget_from_number(value: object, metric: str, name: str) -> Budget:
     if limit <= 0:
         raise HwnasUsageError(f"{name}{value!r}: a budget must be a positive amount")
     return Budget(metric, limit, f"{limit!r}{BASE_UNIT[metric]}")
+
+
+def parse_count_budget(text: object, metric: str, flag: str) -> Budget:
+    """A FLOPs or parameter budget: ``600M``, ``1.2G``, ``600MFLOPs``, ``3.5M``, ``3500000``,
+    ``3.5Mparams`` -> a `Budget` in FLOPs (multiply-accumulates per sample) or parameters.
+    Prefixes K/k (1e3), M (1e6), G/B (1e9); ``m`` is refused (milli is never meant)."""
+    shown = f"{flag}{text!r}" if flag.endswith("=") else f"{flag} {text!r}"
+    example = f"{flag}{EXAMPLE[metric]!r}" if flag.endswith("=") else f"{flag} {EXAMPLE[metric]}"
+    if not isinstance(text, str):
+        raise HwnasUsageError(f"{shown}: give a count, e.g. {example}")
+    m = _NUMBER.match(text)
+    if not m:
+        raise HwnasUsageError(f"{shown} is not a number; write e.g. {example}")
+    value, rest = float(m.group(1)), (m.group(2) or "").strip()
+    prefix = ""
+    for word in COUNT_WORDS[metric]:
+        if rest.endswith(word):
+            rest = rest[: -len(word)].strip()
+            break
+    if rest:
+        prefix = rest
+    if prefix not in COUNT_PREFIX:
+        hint = " (m is milli; did you mean M?)" if prefix == "m" else ""
+        raise HwnasUsageError(f"{shown}: unknown multiplier {prefix!r}{hint}; use K, M or G, e.g. {example}")
+    limit = value * COUNT_PREFIX[prefix]
+    if not math.isfinite(limit) or limit <= 0:
+        raise HwnasUsageError(f"{shown}: a budget must be a positive, finite count, e.g. {example}")
+    return Budget(metric, limit, text.strip())

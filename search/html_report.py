@@ -31,6 +31,7 @@ SOURCE_NOTE = {
     "predicted": "predicted by a pre-trained predictor shipped with hwnas",
     "estimated": "estimated by a model transferred from other measurements (docs/energy.md)",
     "extrapolated": "a predicted or estimated value outside the measured range or op-count envelope",
+    "counted": "counted on the built network (FLOPs: multiply-accumulates per sample; params)",
 }
 
 
@@ -107,7 +108,7 @@ def _cost_columns(front) -> list[tuple[str, str, str]]:
         if col.startswith("score") or "_" not in col:
             continue
         metric, unit = col.rsplit("_", 1)
-        if unit in ("ms", "mJ") and f"{metric}_source" in front.columns:
+        if unit in ("ms", "mJ", "FLOPs", "params") and f"{metric}_source" in front.columns:
             out.append((col, metric, unit))
     return out
 
@@ -125,11 +126,19 @@ def _plain(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def _missing(value: Any) -> bool:
+    """True for an empty cell (None, NaN, pandas NA)."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pandas NA: its comparison is NA, whose truth is ambiguous
+        return True
+
+
 def render_html(front, run: dict, png: bytes | None = None, score_text: str = "",
                 score_columns: Sequence[str] = ()) -> str:
     """The report page as a string (see the module docstring)."""
     esc = html.escape
-    device, space, dataset = run.get("device", "?"), run.get("space", "?"), run.get("dataset", "?")
+    device, space, dataset = run.get("device") or "no device", run.get("space", "?"), run.get("dataset", "?")
     budgets = ", ".join(f"{b['metric']} &le; {b['limit']:g} {esc(b['unit'])}" for b in run.get("budgets") or []) \
         or "none (every cost minimised)"
     proxy = "+".join(run.get("proxy") or [])
@@ -167,7 +176,8 @@ def render_html(front, run: dict, png: bytes | None = None, score_text: str = ""
     out.append('<table id="front"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
     for _, row in front.iterrows():
         rank = int(row["rank"])
-        idx = int(row["arch_index"])
+        idx = row["arch_index"]
+        idx = "-" if _missing(idx) else int(idx)
         arch = str(row["arch"])
         cells = [f'<td class="num">{rank}</td>', f'<td class="num">{idx}</td>',
                  f'<td class="num">{_fmt(row["score"])}</td>']
@@ -179,6 +189,8 @@ def render_html(front, run: dict, png: bytes | None = None, score_text: str = ""
             cls = "src x" if "extrapolated" in source else "src"
             cells.append(f'<td class="num">{_fmt(row[col])} {esc(unit)}<span class="{cls}">{esc(source)}</span></td>')
         try:
+            if run.get("space") != "nb201":
+                raise ValueError("not an NB201 cell")
             svg = cell_svg(parse_nb201(arch), title=f"#{rank}: NB201 {idx}")
         except ValueError:
             svg = '<svg xmlns="http://www.w3.org/2000/svg" class="cell" width="1" height="1"></svg>'
@@ -188,8 +200,11 @@ def render_html(front, run: dict, png: bytes | None = None, score_text: str = ""
     notes = ["Cost sources: " + "; ".join(f"<b>{k}</b>: {esc(v)}" for k, v in SOURCE_NOTE.items()) + "."]
     for metric in sorted(reference):
         notes.append(f"* {esc(metric)}: not an objective; shown because the energy values rest on it.")
-    notes.append("Cells: nodes 0 (input) to 3 (output); each edge carries one op, faint dashed edges are "
-                 "<i>none</i> (no connection).")
+    if run.get("accuracy_note"):
+        notes.append(esc(run["accuracy_note"]) + ".")
+    if run.get("space") == "nb201":
+        notes.append("Cells: nodes 0 (input) to 3 (output); each edge carries one op, faint dashed edges are "
+                     "<i>none</i> (no connection).")
     out += [f"<p class=note>{n}</p>" for n in notes]
 
     out.append("<h2>Where the costs come from</h2><ul>")

@@ -38,10 +38,10 @@ def output_ignores_input(genotype) -> bool:
     return 3 not in reach
 
 
-def exclusion_reason(space: Space, index: int, scores: dict, columns, keep_degenerate: bool = False) -> str:
-    """Why architecture ``index`` may not be on a front ("" when it may): its output ignores its
-    input (unless ``keep_degenerate``), or one of its proxy scores is not finite."""
-    if not keep_degenerate and space.name == "nb201" and output_ignores_input(space.arch_at(int(index)).genotype):
+def exclusion_reason(space: Space, arch, scores: dict, columns, keep_degenerate: bool = False) -> str:
+    """Why architecture ``arch`` (an `Arch`) may not be on a front ("" when it may): its output
+    ignores its input (unless ``keep_degenerate``), or one of its proxy scores is not finite."""
+    if not keep_degenerate and space.name == "nb201" and output_ignores_input(arch.genotype):
         return DEGENERATE
     bad = [f"{c} = {scores.get(c, np.nan)}" for c in columns if not np.isfinite(scores.get(c, np.nan))]
     return f"non-finite score ({', '.join(bad)})" if bad else ""
@@ -100,7 +100,8 @@ class SearchState:
                 self.columns.setdefault(c, []).append(ev.scores[c])
             self.origins.append(ev.origin)
             self.ms.append(ev.ms)
-            self.excluded.append(exclusion_reason(self.space, index, ev.scores, self.scorer.columns,
+            self.excluded.append(exclusion_reason(self.space, self.scorer.catalog.arch(index), ev.scores,
+                                                  self.scorer.columns,
                                                   self.keep_degenerate))
         self._score = None
 
@@ -199,8 +200,8 @@ class ArchProblem(Problem):
         self.state = state
 
     def indices(self, X: np.ndarray) -> list[int]:
-        sp = self.state.space
-        return [int(sp.index(sp.canonical(sp.from_genotype(x)))) for x in np.asarray(X, dtype=np.int64)]
+        """Run ids (`ArchCatalog`) of the canonical representatives of genotypes ``X``."""
+        return self.state.scorer.catalog.ids_of_genotypes(X)
 
     def _evaluate(self, X, out, *args, **kwargs):
         idx = self.indices(X)

@@ -39,18 +39,22 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     import pandas as pd
 
     sp = state.space
+    catalog = state.scorer.catalog
     scores = state.scores()
     C = state.cost_matrix(state.order)
     feasible = state.feasible(state.order) if state.n else np.zeros(0, dtype=bool)
     on_front = np.zeros(state.n, dtype=bool)
     on_front[front_pos] = True
+    ids = state.member(state.order)
     rows = {
         "eval_order": np.arange(1, state.n + 1),
-        "arch_index": state.member(state.order),
-        "arch": [sp.to_str(sp.arch_at(int(i))) for i in state.member(state.order)],
-        "class_rep": np.array(state.order, dtype=np.int64),
-        "score": scores,
+        # the space's published index (NB201); empty for spaces without one (FBNet, MobileNetV2)
+        "arch_index": pd.array([catalog.published_index(int(i)) for i in ids], dtype="Int64"),
+        "arch": [sp.to_str(catalog.arch(int(i))) for i in ids],
     }
+    if catalog.indexed:
+        rows["class_rep"] = np.array(state.order, dtype=np.int64)
+    rows["score"] = scores
     for c, v in state.columns.items():
         rows[c] = np.asarray(v, dtype=np.float64)
     members = state.member(state.order)
@@ -78,20 +82,22 @@ def write_outputs(out: Path, config, state, front_pos, front, evaluated, run: di
     paths["pareto_csv"] = atomic_write(out / "pareto.csv", lambda fh: fh.write(front.to_csv(index=False).encode()))
     paths["all_evaluated_csv"] = atomic_write(out / "all_evaluated.csv",
                                               lambda fh: fh.write(evaluated.to_csv(index=False).encode()))
-    paths["pareto_json"] = write_json(out / "pareto.json", _front_json(state, front, run))
+    front_ids = [int(i) for i in state.member(np.asarray(state.order, dtype=np.int64)[front_pos])] if state.n else []
+    paths["pareto_json"] = write_json(out / "pareto.json", _front_json(state, front, front_ids, run))
     paths["pareto_png"] = atomic_write(out / "pareto.png", lambda fh: plot_front(state, front_pos, run, fh))
     exports = []
     if config.export_onnx and len(front):
         from hwnas.api import export
 
         (out / "onnx").mkdir(parents=True, exist_ok=True)
-        for _, row in front.head(int(config.export_onnx)).iterrows():
-            idx = int(row["arch_index"])
-            path = out / "onnx" / f"{state.space.name}_{idx}_{dataset}.onnx"
-            exp = export(idx, path, space=state.space.name, dataset=dataset, seed=int(config.seed))
-            exports.append({"rank": int(row["rank"]), "arch_index": idx, "path": str(path),
-                            "max_abs_diff": exp.report.max_abs_diff})
-            paths[f"onnx_{idx}"] = path
+        for (_, row), i in zip(front.head(int(config.export_onnx)).iterrows(), front_ids):
+            arch = state.scorer.catalog.arch(i)
+            name = export_name(state.space, arch)
+            path = out / "onnx" / f"{name}_{dataset}.onnx"
+            exp = export(arch, path, space=state.space.name, dataset=dataset, seed=int(config.seed))
+            exports.append({"rank": int(row["rank"]), "arch_index": state.scorer.catalog.published_index(i),
+                            "arch": str(row["arch"]), "path": str(path), "max_abs_diff": exp.report.max_abs_diff})
+            paths[f"onnx_{name}"] = path
     run["onnx_exports"] = exports
     removed = remove_stale_exports(out / "onnx", [Path(e["path"]) for e in exports])
     if removed:
@@ -100,6 +106,17 @@ def write_outputs(out: Path, config, state, front_pos, front, evaluated, run: di
         run["onnx_note"] = f"asked for {config.export_onnx}, the front has {len(front)}"
     paths["run"] = out / "run.json"
     return paths
+
+
+def export_name(space, arch) -> str:
+    """File stem of an exported network: ``nb201_<index>``, else ``<space>_<10 hex digits of the
+    SHA-1 of its architecture string>`` (stable across runs, short enough for any file system)."""
+    import hashlib
+
+    index = space.index(arch)
+    if index is not None:
+        return f"{space.name}_{index}"
+    return f"{space.name}_{hashlib.sha1(space.to_str(arch).encode()).hexdigest()[:10]}"
 
 
 def remove_stale_exports(folder: Path, keep: list[Path]) -> list[Path]:
@@ -154,12 +171,12 @@ def score_description(state) -> str:
             f"components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
 
 
-def _front_json(state, front, run: dict) -> dict:
+def _front_json(state, front, front_ids: list[int], run: dict) -> dict:
     costs = []
-    for _, row in front.iterrows():
-        idx = int(row["arch_index"])
+    for (_, row), idx in zip(front.iterrows(), front_ids):
         entry = {
-            "rank": int(row["rank"]), "arch_index": idx, "arch": row["arch"], "score": float(row["score"]),
+            "rank": int(row["rank"]), "arch_index": state.scorer.catalog.published_index(idx), "arch": row["arch"],
+            "score": float(row["score"]),
             "scores": {c: float(row[c]) for c in state.columns},
             "costs": {},
         }
@@ -185,7 +202,8 @@ def _front_json(state, front, run: dict) -> dict:
         columns[f"{t.metric}_source"] = ("measured, predicted or estimated; ', extrapolated' where a predicted or "
                                          "estimated value lies outside the measured range or op-count envelope")
     return {k: run[k] for k in ("device", "space", "dataset", "proxy", "proxy_setting", "budgets", "objectives",
-                                "cost_sources", "seed", "algorithm")} | {"score_reference": run.get("score_reference"),
+                                "cost_sources", "seed", "algorithm")} | {"accuracy_note": run.get("accuracy_note"),
+                                                                  "score_reference": run.get("score_reference"),
                                                                   "columns": columns, "front": costs}
 
 
@@ -276,10 +294,11 @@ def plot_front(state, front_pos: np.ndarray, run: dict, path: "str | BinaryIO") 
         if b.metric == t.metric:
             ax.axvline(b.limit, ls="--", c="k", lw=1, label=f"budget {b.limit:g} {b.unit}")
     kinds = sorted(k for k, n in t.counts().items() if n)
-    ax.set_xlabel(f"{t.metric} on {t.device} [{t.unit}] ({'/'.join(kinds)}; lower = better)")
+    where = f" on {t.device}" if t.device != "-" else ""
+    ax.set_xlabel(f"{t.metric}{where} [{t.unit}] ({'/'.join(kinds)}; lower = better)")
     ax.set_ylabel(score_axis_label(state, run), fontsize=9)
     others = [f"{c.metric} [{c.unit}]" for c in state.costs[1:]]
-    ax.set_title(f"{run['space']} / {run['dataset']} on {t.device}: {state.n} evaluated, front of {front_pos.size}; "
+    ax.set_title(f"{run['space']} / {run['dataset']}{where}: {state.n} evaluated, front of {front_pos.size}; "
                  f"numbers = rank (#) in the front table"
                  + (f"\n(front is also non-dominated in {', '.join(others)})" if others else ""), fontsize=10)
     ax.grid(alpha=0.3)

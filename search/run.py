@@ -90,18 +90,20 @@ class ParetoResult:
 
 
 def _resolve(config: SearchConfig):
-    from hwnas.devices.costs import cost_table
     from hwnas.devices.registry import get_device
     from hwnas.eval import parse_request, version_tag
     from hwnas.search.algorithms import ALGORITHMS
     from hwnas.search.archive import ScoreSetting
+    from hwnas.search.budget import COUNT_METRICS
+    from hwnas.search.catalog import ArchCatalog
     from hwnas.spaces import get_space
 
     space = get_space(config.space)
-    if space.name != "nb201":
-        raise HwnasUsageError(f"hwnas pareto searches nb201 for now (costs exist for it); got {config.space!r}")
+    if space.name not in SEARCHABLE_SPACES:
+        raise HwnasUsageError(f"hwnas pareto searches {', '.join(SEARCHABLE_SPACES)} (spaces with costs); "
+                              f"got {config.space!r}")
     dataset = space.dataset(config.dataset).name
-    dev = get_device(config.device)
+    dev = get_device(config.device) if config.device else None
     auto = str(config.algorithm).strip().lower() == AUTO
     algorithm = AUTO if auto else ALGORITHMS.canonical(config.algorithm)
     if config.evaluations < 1:
@@ -114,18 +116,27 @@ def _resolve(config: SearchConfig):
         raise HwnasUsageError(f"{config.name('batch_size')} must be at least 1, got {config.batch_size}")
     seen: set[str] = set()
     for b in config.budgets:
-        dev.require_metric(b.metric)
+        if b.metric not in COUNT_METRICS:
+            if dev is None:
+                raise HwnasUsageError(f"a {b.metric} budget needs a device: add {config.name('device')}")
+            dev.require_metric(b.metric)
         if b.metric in seen:
             raise HwnasUsageError(f"two budgets on {b.metric}; give each metric once")
         seen.add(b.metric)
-    metrics = list(config.objectives) or [b.metric for b in config.budgets] or list(dev.metric_names)
-    metrics = [dev.require_metric(m) for m in metrics]
+    if dev is None and not config.budgets and not config.objectives:
+        raise HwnasUsageError(f"give {config.name('device')} (a target device), or a {config.name('flops')} / "
+                              f"{config.name('params')} budget to search without one")
+    # objectives: the device's budgeted metrics, else all its metrics; FLOPs / params budgets add theirs
+    device_budgets = [b.metric for b in config.budgets if b.metric not in COUNT_METRICS]
+    metrics = list(config.objectives) or device_budgets or (list(dev.metric_names) if dev is not None else [])
+    metrics = [m if m in COUNT_METRICS else _device(dev, config).require_metric(m) for m in metrics]
     for b in config.budgets:
         if b.metric not in metrics:
             metrics.append(b.metric)
-    tables = [cost_table(space.name, dev.name, m) for m in metrics]
+    catalog = ArchCatalog(space)
+    tables = [_cost_source(space, dev, m, dataset, catalog) for m in metrics]
     for t, m in zip(tables, metrics):
-        if t.unit != {"latency": "ms", "energy": "mJ"}[m]:
+        if m not in COUNT_METRICS and t.unit != {"latency": "ms", "energy": "mJ"}[m]:
             raise HwnasUsageError(f"{dev.name} reports {m} in {t.unit}; budgets are in ms / mJ")
     # several proxies are always rank-aggregated (Eq. 12): "a,b" and "a+b" mean the same here
     request = parse_request(str(config.proxy).replace("+", ","))
@@ -133,7 +144,42 @@ def _resolve(config: SearchConfig):
     setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag())
     if auto:
         algorithm = auto_algorithm(space.name, dataset, setting, config.shipped_scores)
-    return space, dataset, dev, algorithm, tables, setting
+    from hwnas.search.algorithms import ENUMERATED
+
+    if algorithm in ENUMERATED and not space.indexed:
+        raise HwnasUsageError(f"{config.name('algorithm')} {algorithm}: {space.name} has {space.num_archs:.3g} "
+                              f"architectures, too many to enumerate; use nsga2 (or another search algorithm)")
+    return space, dataset, dev, algorithm, tables, setting, catalog
+
+
+SEARCHABLE_SPACES = ("nb201", "fbnet", "mbv2")
+# spaces with no accuracy ground truth anywhere (HW-NAS-Bench issue 5): outputs say so
+ACCURACY_NOTE = {
+    "fbnet": "no accuracy ground truth exists for FBNet (HW-NAS-Bench issue 5): the score is a zero-cost proxy "
+             "estimate of accuracy only, never measured accuracy",
+    "mbv2": "no accuracy ground truth exists for this MobileNetV2 space: the score is a zero-cost proxy "
+            "estimate of accuracy only, never measured accuracy",
+}
+
+
+def _device(dev, config: SearchConfig):
+    if dev is None:
+        raise HwnasUsageError(f"latency and energy objectives need a device: add {config.name('device')}")
+    return dev
+
+
+def _cost_source(space, dev, metric: str, dataset: str, catalog):
+    """The cost table of one objective: whole-space for NB201, per evaluated architecture else."""
+    from hwnas.search.budget import COUNT_METRICS
+
+    if space.indexed:
+        from hwnas.devices.costs import cost_table, count_table
+
+        return count_table(space.name, metric, dataset) if metric in COUNT_METRICS else \
+            cost_table(space.name, dev.name, metric)
+    from hwnas.devices.space_costs import run_cost_table
+
+    return run_cost_table(space.name, dev.name if dev is not None else None, metric, dataset, catalog)
 
 
 def auto_algorithm(space: str, dataset: str, setting, shipped_scores: bool = True) -> str:
@@ -164,13 +210,27 @@ def default_batch_size(dataset: str) -> int:
     return table_batch_size(dataset) or DEFAULT_BATCH
 
 
-def _check_budgets_reachable(space, tables, budgets: list[Budget], members: np.ndarray) -> None:
-    """A usage error naming the cheapest architecture when no architecture meets the budgets."""
+def _check_budgets_reachable(space, tables, budgets: list[Budget], members: "np.ndarray | None") -> None:
+    """A usage error naming the cheapest architecture when no architecture meets the budgets
+    (NB201: checked on every class; other spaces: on each budget alone, where the table knows
+    its cheapest architecture)."""
+    by_metric = {t.metric: t for t in tables}
+    if not space.indexed:
+        parts = []
+        for b in budgets:
+            t = by_metric[b.metric]
+            low = getattr(t, "minimum", None)
+            if low is not None and low > b.limit:
+                parts.append(f"the cheapest architecture ({t.cheapest}) needs {low:.4g} {t.unit} of {b.metric} "
+                             f"> {b.limit:g} {b.unit}")
+        if parts:
+            raise HwnasUsageError(f"no {space.name} architecture meets the budget on {tables[0].device}: "
+                                  + "; ".join(parts))
+        return
     from hwnas.spaces.nb201 import representative_indices
 
     reps = members[np.unique(representative_indices())]
     ok = np.ones(reps.size, dtype=bool)
-    by_metric = {t.metric: t for t in tables}
     for b in budgets:
         ok &= by_metric[b.metric].values[reps] <= b.limit
     if ok.any():
@@ -182,7 +242,8 @@ def _check_budgets_reachable(space, tables, budgets: list[Budget], members: np.n
         i = int(reps[int(np.argmin(v))])
         parts.append(f"the cheapest architecture ({i}) needs {float(v.min()):.4g} {t.unit} of {b.metric} "
                      f"({t.label(i)}) > {b.limit:g} {b.unit}")
-    raise HwnasUsageError(f"no {space.name} architecture meets the budget on {tables[0].device}: " + "; ".join(parts))
+    where = f" on {tables[0].device}" if tables[0].device != "-" else ""
+    raise HwnasUsageError(f"no {space.name} architecture meets the budget{where}: " + "; ".join(parts))
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -272,6 +333,9 @@ def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, set
 
 
 def class_count(space) -> int:
+    """Distinct architectures (isomorphism classes) of ``space``."""
+    if space.name != "nb201":
+        return int(space.num_archs)
     from hwnas.spaces.nb201 import representative_indices
 
     return int(np.unique(representative_indices()).size)
@@ -296,21 +360,21 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     check_writable_folder(out, config.name("out").rstrip("="))
     if config.archive:
         check_writable_file(archive_path, config.name("archive").rstrip("="))
-    space, dataset, dev, algorithm, tables, setting = _resolve(config)
-    settings = config.settings() | {"device": dev.name, "space": space.name, "dataset": dataset,
+    space, dataset, dev, algorithm, tables, setting, catalog = _resolve(config)
+    settings = config.settings() | {"device": dev.name if dev is not None else None, "space": space.name, "dataset": dataset,
                                     "proxy": "+".join(setting.proxies), "batch_size": setting.batch_size,
                                     "proxy_seed": setting.seed, "proxy_setting": setting.tag,
                                     "algorithm": algorithm, "objectives": [t.metric for t in tables]}
     _check_existing_run(config, out, archive_path, settings)
-    members = cheapest_members(tables[0])
+    members = cheapest_members(tables[0]) if space.name == "nb201" else None
     _check_budgets_reachable(space, tables, config.budgets, members)
-    info_tables = _reference_tables(space, dev, tables)
+    info_tables = _reference_tables(space, dev, tables) if space.indexed and dev is not None else []
     n_classes = class_count(space)
     target = min(config.evaluations, n_classes)
     out.mkdir(parents=True, exist_ok=True)
     requested = str(config.algorithm).strip().lower()
     run: dict[str, Any] = {"status": "running", "command": config.command or None, "settings": settings,
-                           "device": dev.name, "space": space.name, "dataset": dataset,
+                           "device": settings["device"], "space": space.name, "dataset": dataset,
                            "proxy": list(setting.proxies), "proxy_setting": setting.tag, "algorithm": algorithm,
                            "seed": config.seed, "evaluations_requested": config.evaluations,
                            "pop_size": config.pop_size, "archive": str(archive_path),
@@ -322,7 +386,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     with archive:
         archived_before = archive.count(space.name, dataset, setting)
         with ProxyScorer(space.name, dataset, setting, archive, workers=config.workers,
-                         use_shipped=config.shipped_scores) as scorer:
+                         use_shipped=config.shipped_scores, catalog=catalog) as scorer:
             state = SearchState(space, scorer, tables, list(config.budgets), members,
                                 keep_degenerate=config.keep_degenerate, reference_costs=info_tables)
             t1 = time.perf_counter()
@@ -337,12 +401,13 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     run = {
         "status": "complete",
         "command": config.command or None, "settings": settings,
-        "device": dev.name, "space": space.name, "dataset": dataset, "proxy": list(setting.proxies),
+        "device": settings["device"], "space": space.name, "dataset": dataset, "proxy": list(setting.proxies),
         "proxy_setting": setting.tag, "algorithm": algorithm,
         "algorithm_requested": AUTO if requested == AUTO else algorithm, "seed": config.seed,
         "evaluations_requested": config.evaluations, "evaluated": state.n, "pop_size": config.pop_size,
         "budgets": [{"metric": b.metric, "limit": b.limit, "unit": b.unit, "text": b.text} for b in config.budgets],
         "objectives": ["proxy score (max)"] + [f"{t.metric} [{t.unit}] (min)" for t in tables],
+        "accuracy_note": ACCURACY_NOTE.get(space.name),
         "cost_sources": {t.metric: {"counts": t.counts(), "provenance": t.provenance,
                                     "measured_input": t.measured_input} for t in tables},
         "feasible_evaluated": int(state.feasible(state.order).sum()) if state.n else 0,
@@ -409,11 +474,16 @@ def _evaluations_note(config: SearchConfig, algorithm: str, evaluated: int, n_cl
 
 def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool, console,
             target: int | None = None) -> None:
-    from hwnas.search.algorithms import ALGORITHMS, ENUMERATED
+    from hwnas.search.algorithms import ALGORITHMS, ENUMERATED, EVOLUTION
 
     target = config.evaluations if target is None else target
     bar = _Progress(progress, target if algorithm not in ENUMERATED else None, console)
     with bar:
+        if algorithm in EVOLUTION:
+            from hwnas.search.evolution import run_evolution
+
+            run_evolution(state, config.seed, config.pop_size, target, on_step=lambda: bar.update(state))
+            return
         if algorithm in ENUMERATED:
             from hwnas.spaces.nb201 import representative_indices
 

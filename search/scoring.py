@@ -34,37 +34,43 @@ def _worker_init() -> None:
 STATIC_PROXIES = frozenset({"params", "flops"})  # read from the space's (cached) cost, no network built
 
 
-def _static_scores(space: str, index: int, dataset: str, proxies: tuple[str, ...]) -> dict[str, float]:
-    """params / flops of an architecture from `Space.cost` (NB201: counted once per op multiset),
-    the same numbers the ``params`` and ``flops`` proxies count on a built network."""
+def _static_scores(space: str, ref: "int | str", dataset: str, proxies: tuple[str, ...]) -> dict[str, float]:
+    """params / flops of architecture ``ref`` (an index or an arch string the space parses) from
+    `Space.cost` (NB201: counted once per op multiset), the same numbers the ``params`` and
+    ``flops`` proxies count on a built network."""
     from hwnas.spaces import get_space
 
     sp = get_space(space)
-    cost = sp.cost(sp.arch_at(int(index)), dataset)
+    cost = sp.cost(sp.parse(str(ref)), dataset)
     values = {"params": float(cost.params), "flops": float(cost.flops)}
     return {p: values[p] for p in proxies}
 
 
-def _score_one(args: tuple[int, tuple[str, ...], str, int, int, str, str]) -> tuple[int, dict[str, float], float]:
+def _score_one(args: tuple[int, str, tuple[str, ...], str, int, int, str, str]
+               ) -> tuple[int, dict[str, float], float]:
+    """(id, scores, ms) of one architecture; ``ref`` is the text the space parses back to it."""
     from hwnas.eval import score_architecture
 
-    index, proxies, dataset, seed, batch_size, space, device = args
+    index, ref, proxies, dataset, seed, batch_size, space, device = args
     start = time.perf_counter()
     if set(proxies) <= STATIC_PROXIES:
-        return index, _static_scores(space, index, dataset, proxies), (time.perf_counter() - start) * 1000.0
-    scores = score_architecture(index, proxies, dataset, seed, batch_size, space, device)
+        return index, _static_scores(space, ref, dataset, proxies), (time.perf_counter() - start) * 1000.0
+    scores = score_architecture(ref, proxies, dataset, seed, batch_size, space, device)
     return index, {k: float(v) for k, v in scores.items()}, (time.perf_counter() - start) * 1000.0
 
 
 class ProxyScorer:
-    """Scores NB201 architectures under one `ScoreSetting` through an `Archive`."""
+    """Scores a space's architectures (by run id, `hwnas.search.catalog.ArchCatalog`) under one
+    `ScoreSetting` through an `Archive`."""
 
     def __init__(self, space: str, dataset: str, setting: ScoreSetting, archive: Archive,
-                 workers: int = 1, use_shipped: bool = True) -> None:
+                 workers: int = 1, use_shipped: bool = True, catalog=None) -> None:
         from hwnas.eval import outputs_of
+        from hwnas.search.catalog import ArchCatalog
         from hwnas.spaces import get_space
 
         self.space = get_space(space)
+        self.catalog = catalog if catalog is not None else ArchCatalog(self.space)
         self.dataset = self.space.dataset(dataset).name
         self.setting = setting
         self.archive = archive
@@ -108,7 +114,7 @@ class ProxyScorer:
         return self._shipped is not None and all(int(i) in self._shipped for i in indices)
 
     def key(self, index: int) -> str:
-        return self.space.key(self.space.arch_at(int(index)))
+        return self.space.key(self.catalog.arch(int(index)))
 
     def evaluate(self, indices: Sequence[int]) -> list[Evaluated]:
         """Score columns of each (representative) architecture in ``indices``, in order."""
@@ -126,7 +132,8 @@ class ProxyScorer:
                 row = self._shipped.get(i)
                 if row is not None:
                     if self._shipped_static:
-                        row = {**row, **_static_scores(self.space.name, i, self.dataset, self._shipped_static)}
+                        row = {**row, **_static_scores(self.space.name, self.catalog.ref(i), self.dataset,
+                                                       self._shipped_static)}
                     shipped[k] = Evaluated(i, row, 0.0, "shipped")
                     del todo[k]
             if shipped:  # table look-ups cost nothing: one transaction for all of them
@@ -150,7 +157,8 @@ class ProxyScorer:
         if not indices:
             return
         s = self.setting
-        jobs = [(i, s.proxies, self.dataset, s.seed, s.batch_size, self.space.name, s.device) for i in indices]
+        jobs = [(i, self.catalog.ref(i), s.proxies, self.dataset, s.seed, s.batch_size, self.space.name, s.device)
+                for i in indices]
         if self.workers == 1 or len(jobs) == 1 or set(s.proxies) <= STATIC_PROXIES:
             for j in jobs:
                 yield _score_one(j)

@@ -101,7 +101,8 @@ def test_adapt_bad_arguments(tmp_path, capsys):
         (["--name", "ok", "--kind", "toaster"], "unknown device kind"),
         (["--name", "ok", "--metric", "power"], "unknown metric"),
         (["--name", "ok", "--metric", "energy"], "no 'energy_mj' column"),
-        (["--name", "ok", "--space", "fbnet"], "unknown search space"),
+        (["--name", "ok", "--space", "fbnet"], "adaptation exists for nb201 only"),
+        (["--name", "ok", "--space", "nosuchspace"], "unknown search space"),
         (["--name", "ok", "--seed", "-1"], "-1"),
     ]:
         assert main(["predictors", "adapt", "--measurements", good, *args]) == 2

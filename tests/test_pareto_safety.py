@@ -139,7 +139,7 @@ def test_non_finite_scores_never_reach_the_front(tmp_path, monkeypatch):
 
     def some_minus_inf(space, index, dataset, proxies):
         out = real(space, index, dataset, proxies)
-        return {k: (-np.inf if index % 3 == 0 else v) for k, v in out.items()}
+        return {k: (-np.inf if int(index) % 3 == 0 else v) for k, v in out.items()}
 
     monkeypatch.setattr(scoring, "_static_scores", some_minus_inf)
     res = hwnas.pareto(device="raspi4", latency="8ms", proxy="params", evaluations=60, pop_size=20,

@@ -10,12 +10,18 @@ import click
 
 
 @click.command("pareto")
-@click.option("--device", required=True, help="Target device or alias (see `hwnas devices`), e.g. jetson-tx2.")
+@click.option("--device", default=None,
+              help="Target device or alias (see `hwnas devices`), e.g. jetson-tx2. Optional with a --flops / "
+                   "--params budget: the front then trades the score against FLOPs / params only.")
 @click.option("--energy", "energy", multiple=True, metavar="BUDGET",
               help="Energy budget per inference, e.g. 20mJ, 0.02J (units are case-sensitive: mJ, J, uJ).")
 @click.option("--latency", "latency", multiple=True, metavar="BUDGET",
               help="Latency budget, e.g. 5ms, 5000us (units: ms, s, us; quote it with a space: \"5 ms\").")
-@click.option("--space", default="nb201", show_default=True, help="Search space.")
+@click.option("--flops", "flops", multiple=True, metavar="BUDGET",
+              help="FLOPs budget (multiply-accumulates per sample), e.g. 600M, 1.2G.")
+@click.option("--params", "params", multiple=True, metavar="BUDGET", help="Parameter budget, e.g. 3.5M.")
+@click.option("--space", default="nb201", show_default=True,
+              help="Search space: nb201 (NAS-Bench-201), fbnet (HW-NAS-Bench's FBNet), mbv2 (MobileNetV2, TF-NAS).")
 @click.option("--dataset", default="cifar100", show_default=True, help="Dataset the networks are built for.")
 @click.option("--proxy", default="az_nas", show_default=True,
               help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12).")
@@ -45,7 +51,8 @@ import click
               help="Allow cells whose output ignores the input (no path from input to output) on the front.")
 @click.option("--archive", default=None, metavar="FILE", help="Evaluation archive [default: OUT/archive.sqlite].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def pareto_cmd(device: str, energy: tuple[str, ...], latency: tuple[str, ...], space: str, dataset: str,
+def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, ...], flops: tuple[str, ...],
+               params: tuple[str, ...], space: str, dataset: str,
                proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
                pop_size: int, resume: bool, overwrite: bool, workers: int, batch_size: int | None, proxy_seed: int,
                no_shipped_scores: bool, keep_degenerate: bool, archive: str | None, quiet: bool) -> None:
@@ -64,6 +71,8 @@ def pareto_cmd(device: str, energy: tuple[str, ...], latency: tuple[str, ...], s
     Examples:
       hwnas pareto --device jetson-tx2 --energy 20mJ
       hwnas pareto --device raspi4 --latency 8ms --dataset cifar10 --export-onnx 3
+      hwnas pareto --space fbnet --device jetson-tx2 --energy 100mJ --evaluations 2000
+      hwnas pareto --space nb201 --flops 100M
     """
     from rich.console import Console
 
@@ -73,10 +82,12 @@ def pareto_cmd(device: str, energy: tuple[str, ...], latency: tuple[str, ...], s
 
     if out is not None and not out.strip():
         raise HwnasUsageError("--out is empty; give a folder, or leave --out out for runs/pareto-DEVICE")
-    dev = get_device(device)
-    out_dir = Path(out) if out is not None else Path("runs") / f"pareto-{dev.name}"
+    dev = get_device(device) if device is not None else None
+    out_dir = Path(out) if out is not None else Path("runs") / (f"pareto-{dev.name}" if dev is not None
+                                                                else f"pareto-{space.strip().lower()}")
     console = Console(stderr=True)
-    result = _pareto(dict(device=dev.name, energy=energy, latency=latency, energy_mj=None, latency_ms=None,
+    result = _pareto(dict(device=dev.name if dev is not None else None, energy=energy, latency=latency,
+                          energy_mj=None, latency_ms=None, flops=flops, params=params,
                           space=space, dataset=dataset, proxy=proxy, evaluations=evaluations, seed=seed,
                           out=out_dir, export_onnx=export_onnx, algorithm=algorithm, pop_size=pop_size,
                           resume=resume, overwrite=overwrite, workers=workers, batch_size=batch_size,
@@ -86,7 +97,8 @@ def pareto_cmd(device: str, energy: tuple[str, ...], latency: tuple[str, ...], s
     print_front(result)
 
 
-SOURCE_LETTER = {"measured": "m", "predicted": "p", "estimated": "e"}
+SOURCE_LETTER = {"measured": "m", "predicted": "p", "estimated": "e", "counted": "c"}
+COST_UNITS = ("_ms", "_mJ", "_FLOPs", "_params")
 
 
 def source_mark(label: str) -> str:
@@ -95,20 +107,28 @@ def source_mark(label: str) -> str:
     return SOURCE_LETTER.get(kind, "?") + ("x" if "extrapolated" in label else "")
 
 
+def _fmt_cost(value: float, column: str) -> str:
+    """A cost for the console: ms / mJ with 3 decimals, FLOPs and params in millions."""
+    if column.endswith(("_FLOPs", "_params")):
+        return f"{value / 1e6:.1f}M"
+    return f"{value:.3f}"
+
+
 def print_front(result, limit: int = 15) -> None:
     """The front as a compact table, then where the artefacts are."""
+    import pandas as pd
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     run, front = result.run, result.front
     budgets = ", ".join(f"{b['metric']} <= {b['limit']:g} {b['unit']}" for b in run["budgets"]) or "none"
-    table = Table(title=escape(f"Pareto front: {run['space']} / {run['dataset']} on {run['device']} "
+    table = Table(title=escape(f"Pareto front: {run['space']} / {run['dataset']} on {run['device'] or 'no device'} "
                         f"(budget: {budgets}; proxy: {'+'.join(run['proxy'])})"))
     table.add_column("#", justify="right")
     table.add_column("arch", justify="right")
     table.add_column("score", justify="right")
-    metrics = [k for k in front.columns if k.endswith(("_ms", "_mJ")) and not k.startswith("score")]
+    metrics = [k for k in front.columns if k.endswith(COST_UNITS) and not k.startswith("score")]
     reference = set(run.get("reference_costs") or {})
     for m in metrics:
         name, unit = m.rsplit("_", 1)
@@ -116,11 +136,12 @@ def print_front(result, limit: int = 15) -> None:
     table.add_column("cell")
     marks: set[str] = set()
     for _, row in front.head(limit).iterrows():
-        cells = [str(row["rank"]), str(row["arch_index"]), f"{row['score']:.4g}"]
+        index = row["arch_index"]
+        cells = [str(row["rank"]), "-" if pd.isna(index) else str(int(index)), f"{row['score']:.4g}"]
         for m in metrics:
             mark = source_mark(str(row[m.rsplit("_", 1)[0] + "_source"]))
             marks.update(mark)
-            cells.append(f"{row[m]:.3f} {mark}")
+            cells.append(f"{_fmt_cost(row[m], m)} {mark}")
         cells.append(escape(str(row["arch"])))
         table.add_row(*cells)
     console = Console()
@@ -149,6 +170,8 @@ def print_front(result, limit: int = 15) -> None:
                 notes.append(f"  {label}" if label.startswith(k) else f"  {k}: {label}")
     for n in notes:
         console.print(n, soft_wrap=True, markup=False)
+    if run.get("accuracy_note"):
+        console.print(f"note: {run['accuracy_note']}", soft_wrap=True, markup=False)
     if run.get("algorithm_note"):
         console.print(f"note: {run['algorithm_note']}", soft_wrap=True, markup=False)
     if run.get("evaluations_note"):

@@ -47,6 +47,9 @@ class Space(abc.ABC):
     name: str = ""
     description: str = ""
     datasets: dict[str, DatasetSpec] = {}
+    # True when every architecture has a published integer index (``index`` / ``arch_at``) that
+    # fits int64 (NB201); searches then address architectures by it (`hwnas.search.catalog`)
+    indexed: bool = False
 
     # --- encoding -------------------------------------------------------------------
     @property

@@ -113,3 +113,8 @@ class FBNet(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.fc(self.avgpool(self.head(x)).flatten(1))
+
+    def proxy_blocks(self) -> list[nn.Module]:
+        """The AZ-NAS primary blocks: the stem and every layer that computes something (an identity
+        skip passes its input on unchanged, so it is no block of its own)."""
+        return [self.stem, *(m for m in self.layers if not (isinstance(m, Skip) and m.project is None))]

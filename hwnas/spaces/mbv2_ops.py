@@ -103,3 +103,8 @@ class TFNASNetwork(nn.Module):
             x = block(x)
         x = self.global_avg_pooling(self.feature_mix_layer(x)).flatten(1)
         return self.classifier(x)
+
+    def proxy_blocks(self) -> list[nn.Module]:
+        """The AZ-NAS primary blocks: the first stem, the second stem (a fixed inverted-residual
+        block), then every present searchable block (a skipped layer is an identity, no block)."""
+        return [self.first_stem, self.second_stem, *(b for b in self.blocks if not isinstance(b, nn.Identity))]

@@ -85,6 +85,7 @@ class NB201Space(Space):
     name = "nb201"
     description = "NAS-Bench-201 cells: 6 edges x 5 ops = 15,625 archs (6,466 unique)"
     datasets = _DATASETS
+    indexed = True
 
     @property
     def num_archs(self) -> int:
