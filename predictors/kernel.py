@@ -18,21 +18,30 @@ measurements* (thousands of sampled kernel configurations run one by one on the 
 only whole-network measurements exist (HW-NAS-Bench, HELP, ...), so the per-kernel targets are
 *inferred*:
 
-a. an additive fit: per kernel type a non-negative linear model in (count, FLOPs, activation
-   bytes, weight bytes), separately for live and dead kernels, plus an intercept, fitted by NNLS
-   on the relative error of the network totals (as ``opsum`` does per ONNX op); each network's
-   measured latency minus the intercept is then split over its kernels in proportion to their
-   linear estimates -- the initial per-kernel targets;
+a. an additive fit with one non-negative latency per distinct (kernel type, configuration) and
+   an intercept, by NNLS on the relative error of the network totals (option ``init=config``,
+   default; small ridge ``alpha``). NAS-Bench-201 networks reuse a few hundred distinct kernel
+   configurations, so this is well posed there. With more than ``max_configs`` distinct
+   configurations (or ``init=linear``) it is instead a per-type linear model in (count, FLOPs,
+   activation bytes, weight bytes), separately for live and dead kernels, as ``opsum`` fits per
+   ONNX op, and each network's latency minus the intercept is split over its kernels in
+   proportion to their linear estimates. Either way: the initial per-kernel targets;
 b. each type's regressor is fitted to those targets on the kernels' configurations (rows with
    identical configurations merged, weights 1/latency^2 so that the fit is on relative error;
    no bootstrap by default: scikit-learn draws weighted bootstrap samples in proportion to the
-   weights, which the rows of near-zero-latency networks would dominate);
-c. ``rounds`` back-fitting rounds: for each type in turn, a network's target for its kernels of
-   that type is its latency minus the overhead and the other kernels' current predictions,
-   split over them in proportion to their current predictions; the type's regressor is refitted;
-   the overhead is re-estimated (weighted mean residual).
+   weights, which the rows of near-zero-latency networks would dominate). On configurations seen
+   in training the trees return the step-a values; the trees matter for unseen ones;
+c. optionally (``rounds``, default 0) back-fitting rounds: for each type in turn, a network's
+   target for its kernels of that type is its latency minus the overhead and the other
+   kernels' current predictions, split over them in proportion to their current predictions;
+   the type's regressor is refitted; the overhead is re-estimated (weighted mean residual).
+   After the linear init they made NB201 raspi4 worse (train +-10 % fell from 56 % to 43 % over
+   three rounds); after the per-configuration fit they have nothing to correct on configurations
+   seen in training. Hence off by default.
 
-The split of a network's latency among its kernels is therefore not identifiable beyond what
+The model is therefore additive in kernels: it cannot represent effects between kernels beyond
+what a kernel's own configuration records (fan-in/out, the consumers of the tensors it reads,
+liveness). The split of a network's latency among its kernels is not identifiable beyond what
 the additive structure implies: the per-kernel values are a decomposition that sums right, not
 measured kernel latencies. A kernel type never seen in training is priced by a regressor fitted
 on all kernels (type-agnostic); `last_unseen` counts such kernels in the latest prediction.
@@ -135,7 +144,7 @@ class KernelPredictor(GraphPredictor):
         model.fit(uniq, t, sample_weight=w / w.mean())
         return TreeEnsemble.from_sklearn(model)
 
-    def _additive_init(self, net, tid, x, y, nt) -> tuple[np.ndarray, float]:
+    def _additive_init(self, net, tid, x, y, nt, has_over) -> tuple[np.ndarray, float]:
         """Per-kernel linear estimates and the intercept of the NNLS additive fit (step a)."""
         from hwnas.predictors.opsum import fit_nnls_relative
 
@@ -148,13 +157,13 @@ class KernelPredictor(GraphPredictor):
         design = np.zeros((y.size, nt * 2 * width + 1))
         for j in range(width):
             np.add.at(design, (net, first + j), phi[:, j])
-        design[:, -1] = 1.0
+        design[:, -1] = has_over
         coef, scale = fit_nnls_relative(design, y)
         w = coef / scale
         per_kernel = sum(phi[:, j] * w[first + j] for j in range(width))
         return per_kernel, float(w[-1])
 
-    def _config_init(self, net, tid, x, y) -> tuple[np.ndarray, float] | None:
+    def _config_init(self, net, tid, x, y, has_over) -> tuple[np.ndarray, float] | None:
         """Per-kernel values and overhead of the additive fit with one non-negative value per
         distinct (type, configuration) (NNLS on the relative error, ridge ``alpha``); None where
         there are more than ``max_configs`` distinct configurations."""
@@ -167,7 +176,7 @@ class KernelPredictor(GraphPredictor):
             return None
         design = np.zeros((y.size, len(uniq) + 1))
         np.add.at(design, (net, inv), 1.0)
-        design[:, -1] = 1.0
+        design[:, -1] = has_over
         coef, scale = fit_nnls_relative(design, y, float(self.hparams["alpha"]))
         w = coef / scale
         return w[inv], float(w[-1])
@@ -182,22 +191,32 @@ class KernelPredictor(GraphPredictor):
         share = np.where(total[net] > 0, values / np.where(total[net] > 0, total[net], 1.0), 1.0 / np.maximum(count[net], 1))
         return share * residual[net]
 
-    def fit_graphs(self, graphs: Sequence[OnnxGraph], targets) -> "KernelPredictor":
-        y = check_graph_targets(graphs, targets)
+    def fit_graphs(self, graphs: Sequence[OnnxGraph], targets, block_graphs: Sequence[OnnxGraph] = (),
+                   block_targets=()) -> "KernelPredictor":
+        """Fit on whole networks (``graphs``, ``targets``: overhead + sum of kernels) and, optionally,
+        on measured blocks (``block_graphs``, ``block_targets``: sum of kernels, no overhead; see
+        `hwnas.predictors.kernel_blocks`). Either may be empty, not both."""
+        graphs, block_graphs = list(graphs), list(block_graphs)
+        y_net = check_graph_targets(graphs, targets) if graphs else np.zeros(0)
+        y_block = check_graph_targets(block_graphs, block_targets) if block_graphs else np.zeros(0)
+        if not graphs and not block_graphs:
+            raise HwnasUsageError("kernel predictor: nothing to fit (no networks, no blocks)")
+        y = np.concatenate([y_net, y_block])
+        has_over = np.concatenate([np.ones(y_net.size), np.zeros(y_block.size)])
         n = y.size
-        net, types, x = self._stack([self.split(g) for g in graphs])
+        net, types, x = self._stack([self.split(g) for g in [*graphs, *block_graphs]])
         names = tuple(sorted(set(types.tolist())))
         tid = np.searchsorted(np.array(names), types)
         weight = 1.0 / y[net] ** 2
         # (a) additive fit -> initial per-kernel targets
-        init = self._config_init(net, tid, x, y) if self.hparams["init"] == "config" else None
+        init = self._config_init(net, tid, x, y, has_over) if self.hparams["init"] == "config" else None
         self.init_used = "config" if init is not None else "linear"
         if init is not None:
             target, overhead = init
         else:
-            linear, overhead = self._additive_init(net, tid, x, y, len(names))
+            linear, overhead = self._additive_init(net, tid, x, y, len(names), has_over)
             overhead = max(overhead, 0.0)
-            target = self._distribute(linear, net, np.maximum(y - overhead, 0.0), n)
+            target = self._distribute(linear, net, np.maximum(y - overhead * has_over, 0.0), n)
         # (b) one regressor per kernel type
         models: dict[str, TreeEnsemble] = {}
         pred = np.zeros(len(x))
@@ -205,20 +224,21 @@ class KernelPredictor(GraphPredictor):
             m = tid == k
             models[name] = self._fit_one(x[m], target[m], weight[m])
             pred[m] = models[name].predict(x[m])
-        history = [self._record(0, y, net, pred, overhead)]
+        history = [self._record(0, y, net, pred, overhead, has_over)]
         # (c) back-fitting rounds
+        w = 1.0 / y ** 2
         for r in range(int(self.hparams["rounds"])):
             for k, name in enumerate(names):
                 m = tid == k
                 others = np.bincount(net, weights=pred, minlength=n) - np.bincount(net[m], weights=pred[m], minlength=n)
-                residual = np.maximum(y - overhead - others, 0.0)
+                residual = np.maximum(y - overhead * has_over - others, 0.0)
                 t = self._distribute(pred[m] + 1e-12, net[m], residual, n)
                 models[name] = self._fit_one(x[m], t, weight[m])
                 pred[m] = models[name].predict(x[m])
             total = np.bincount(net, weights=pred, minlength=n)
-            w = 1.0 / y ** 2
-            overhead = max(float(np.sum(w * (y - total)) / np.sum(w)), 0.0)
-            history.append(self._record(r + 1, y, net, pred, overhead))
+            if has_over.any():
+                overhead = max(float(np.sum((w * (y - total))[has_over > 0]) / np.sum(w[has_over > 0])), 0.0)
+            history.append(self._record(r + 1, y, net, pred, overhead, has_over))
         # the type-agnostic regressor for kernel types not seen in training
         models[ANY] = self._fit_one(x, pred, weight)
         self.type_names, self.models, self.overhead, self.history = names, models, overhead, history
@@ -226,11 +246,15 @@ class KernelPredictor(GraphPredictor):
         return self
 
     @staticmethod
-    def _record(round_: int, y, net, pred, overhead) -> dict[str, float]:
-        fit = overhead + np.bincount(net, weights=pred, minlength=y.size)
+    def _record(round_: int, y, net, pred, overhead, has_over) -> dict[str, float]:
+        fit = overhead * has_over + np.bincount(net, weights=pred, minlength=y.size)
         rel = fit / y - 1.0
-        return {"round": round_, "overhead": round(overhead, 6), "train_rel_rmse": float(np.sqrt(np.mean(rel ** 2))),
-                "train_acc10_pct": float(100.0 * np.mean(np.abs(rel) <= 0.10))}
+        out = {"round": round_, "overhead": round(overhead, 6)}
+        for label, m in (("", has_over > 0), ("blocks_", has_over == 0)):
+            if m.any():
+                out[f"train_{label}rel_rmse"] = float(np.sqrt(np.mean(rel[m] ** 2)))
+                out[f"train_{label}acc10_pct"] = float(100.0 * np.mean(np.abs(rel[m]) <= 0.10))
+        return out
 
     # --- prediction -----------------------------------------------------------------------------------
     def kernel_predictions(self, splits: Sequence[KernelSplit]) -> list[np.ndarray]:

@@ -155,8 +155,8 @@ def test_kernel_predictor_beats_a_constant_on_measured_nb201(measured_nb201, tmp
 
 def test_other_regressors_fit_and_reload(measured_nb201, tmp_path):
     graphs, y = measured_nb201
-    for options in ({"regressor": "gbr", "n_estimators": 20}, {"init": "linear", "rounds": 1, "n_estimators": 5}):
-        pred = get_predictor("kernel", **options).fit_graphs(graphs[:100], y[:100])
+    for options in ({"regressor": "gbr", "n_estimators": 10}, {"init": "linear", "rounds": 1, "n_estimators": 5}):
+        pred = get_predictor("kernel", **options).fit_graphs(graphs[:60], y[:60])
         p = pred.predict_graphs(graphs[150:])
         assert np.all(np.isfinite(p))
         again = load_predictor(pred.save(tmp_path / options.get("regressor", "linear")))
@@ -206,3 +206,20 @@ def test_nn_meter_without_the_package_says_how_to_get_it():
         get_predictor("nn-meter")
     text = str(err.value)
     assert "\n" not in text and "pip install 'hwnas[nnmeter]'" in text and "hwnas never downloads" in text
+
+
+def test_fbnet_block_table_rows_train_kernels_without_overhead(tmp_path):
+    pytest.importorskip("hwnas.spaces.fbnet")
+    from hwnas.devices.fbnet import block_keys
+    from hwnas.predictors.kernel_blocks import fbnet_block_rows, parse_block_key
+
+    fixed, layers = block_keys("cifar100")
+    keys = [fixed[0], layers[1][0], layers[1][1], layers[1][3], layers[1][8], layers[0][8]]
+    assert parse_block_key(keys[1])[0] == "ConvBlock"
+    graphs, y, used = fbnet_block_rows("raspi4", "latency", "cifar100", cache_dir=tmp_path, keys=keys)
+    assert 4 <= len(graphs) <= len(keys) and y.size == len(graphs) and np.all(y > 0)
+    counts = split_kernels(graphs[used.index(keys[1])]).counts()  # k3_e1: 1x1 conv, dw 3x3, 1x1 conv
+    assert counts.get("conv-bn-relu", 0) + counts.get("conv-bn", 0) == 2 and counts["dwconv-bn-relu"] == 1
+    pred = get_predictor("kernel", n_estimators=5).fit_graphs([], [], block_graphs=graphs, block_targets=y)
+    assert pred.overhead == 0.0
+    assert np.allclose(pred.predict_graphs(graphs), y, rtol=0.05)
