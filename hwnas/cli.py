@@ -54,9 +54,14 @@ def spaces_cmd() -> None:
     _console().print(table)
 
 
-@cli.command("proxies")
-def proxies_cmd() -> None:
-    """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch)."""
+@cli.group("proxies", invoke_without_command=True)
+@click.pass_context
+def proxies_cmd(ctx: click.Context) -> None:
+    """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch).
+
+    `hwnas proxies fit` makes a learned proxy from your labelled networks."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
     from hwnas.proxies import PROXIES, get_proxy
@@ -125,6 +130,7 @@ def _register_commands() -> None:
     cli.add_command(predictors_group)
     cli.add_command(pareto_cmd)
     from hwnas.commands.profile import profile_cmd; cli.add_command(profile_cmd)  # noqa: E702
+    from hwnas.commands.proxies_fit import fit_cmd; proxies_cmd.add_command(fit_cmd)  # noqa: E702
 
 
 _register_commands()

@@ -1,6 +1,7 @@
 """The results table of ``hwnas eval proxies``: rank correlations of every score column (and
-every rank aggregate) with ground-truth accuracy, over the sample and over its top 5 %
-(`proxy_metrics`). Non-finite scores rank last (`hwnas.proxies.rank_ascending`)."""
+every rank aggregate) with ground-truth accuracy, over the sample and over its top 5 %, and the
+top-of-ranking metric nDCG@k (`ndcg_at_k`, VKDNW's proposal) (`proxy_metrics`). Non-finite
+scores rank last (`hwnas.proxies.rank_ascending`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hwnas.eval_scoring import Evaluation
 from hwnas.eval_truth import load_ground_truth
 
 TOP_FRACTION = 0.05
+NDCG_K = 10  # nDCG@10: the ten networks a proxy ranks first, what a user would train
 
 
 def rank_correlations(scores: "np.ndarray | Sequence[float]", accuracy: "np.ndarray | Sequence[float]") -> tuple[float, float]:
@@ -56,13 +58,64 @@ def top_fraction(accuracy: "np.ndarray | Sequence[float]", fraction: float = TOP
     return np.sort(order[:k])
 
 
+def ndcg_at_k(scores: "np.ndarray | Sequence[float]", accuracy: "np.ndarray | Sequence[float]", k: int = NDCG_K,
+              gain: str = "linear") -> float:
+    """Normalised discounted cumulative gain of the ``k`` architectures ranked first by
+    ``scores`` (larger = better), the metric VKDNW (Tybl & Neumann, CVPR 2025) proposes for NAS
+    because it looks at the top of the ranking, where a search picks its answer:
+
+        DCG@k  = sum_{r=1..k} gain(acc of the architecture ranked r-th by score) / log2(r + 1)
+        nDCG@k = DCG@k / DCG@k of the ideal ordering (by accuracy itself)
+
+    ``gain``: ``"linear"`` (default) -- the gain is the test accuracy itself in percent (must be
+    >= 0), which is also `sklearn.metrics.ndcg_score`'s definition; ``"exp2"`` -- 2**(acc / 100) - 1,
+    the information-retrieval form with the accuracy as a fraction. Ranking: non-finite scores
+    rank last (NaN as -inf); architectures with tied scores share the average gain of their tie
+    group over the ranks they span (scikit-learn's tie handling), so the value does not depend on
+    the order of the sample. ``k`` is clipped to the sample size. 1.0 = the k best architectures
+    in the best order; NaN when the sample is empty or the ideal DCG is 0 (every gain 0)."""
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    a = np.asarray(accuracy, dtype=np.float64).reshape(-1)
+    if s.size != a.size:
+        raise ValueError(f"scores ({s.size}) and accuracy ({a.size}) differ in length")
+    if int(k) < 1:
+        raise HwnasUsageError(f"nDCG k must be at least 1, got {k}")
+    if gain == "linear":
+        g = a
+    elif gain == "exp2":
+        g = np.exp2(a / 100.0) - 1.0
+    else:
+        raise ValueError(f"unknown nDCG gain {gain!r}; use linear or exp2")
+    if s.size == 0 or not np.all(np.isfinite(g)):
+        return math.nan
+    if np.any(g < 0):
+        raise ValueError("nDCG needs non-negative gains (accuracy in percent)")
+    k = min(int(k), s.size)
+    discount = np.zeros(s.size)
+    discount[:k] = 1.0 / np.log2(np.arange(2, k + 2))
+    s = np.where(np.isnan(s), -np.inf, s)
+    order = np.argsort(-s, kind="stable")
+    sorted_s, sorted_g = s[order], g[order]
+    new_group = np.concatenate([[True], sorted_s[1:] != sorted_s[:-1]])
+    starts = np.flatnonzero(new_group)
+    ends = np.append(starts[1:], s.size)
+    dcg = 0.0
+    for st, en in zip(starts, ends):
+        if st >= k:
+            break
+        dcg += float(sorted_g[st:en].mean()) * float(discount[st:en].sum())
+    ideal = float(np.sum(np.sort(g)[::-1] * discount))
+    return math.nan if ideal <= 0 else dcg / ideal
+
+
 @dataclass(frozen=True)
 class ProxyMetrics:
     """One row of the results table. ``kind``: "proxy", "component" (one score of a multi-score
     proxy such as az_nas) or "aggregate" (Eq. 12 over ``columns``). Correlations against test
     accuracy over the n sampled architectures and over the top ``n_top`` of them; ``median_ms``:
     median over architectures of the ms of the timed calls that produced ``columns``;
-    ``non_finite``: architectures whose score is -inf/NaN (an aggregate has none: it ranks)."""
+    ``non_finite``: architectures whose score is -inf/NaN (an aggregate has none: it ranks);
+    ``ndcg``: nDCG@``ndcg_k`` over the whole sample (`ndcg_at_k`, gain = test accuracy in %)."""
 
     name: str
     kind: str
@@ -76,13 +129,15 @@ class ProxyMetrics:
     n_top: int
     non_finite: int
     timed_groups: tuple[str, ...]
+    ndcg: float = math.nan
+    ndcg_k: int = NDCG_K
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "proxy": self.name, "kind": self.kind, "columns": list(self.columns), "kendall_tau": self.kendall,
             "spearman_rho": self.spearman, "top_kendall_tau": self.top_kendall, "top_spearman_rho": self.top_spearman,
             "median_ms_per_arch": self.median_ms, "n": self.n, "n_top": self.n_top, "non_finite": self.non_finite,
-            "timed_groups": list(self.timed_groups),
+            "timed_groups": list(self.timed_groups), "ndcg": self.ndcg, "ndcg_k": self.ndcg_k,
         }
 
 
@@ -114,14 +169,17 @@ def row_scores(evaluation: Evaluation, columns: Sequence[str]) -> np.ndarray:
 
 
 def proxy_metrics(
-    evaluation: Evaluation, accuracy: "np.ndarray | None" = None, fraction: float = TOP_FRACTION
+    evaluation: Evaluation, accuracy: "np.ndarray | None" = None, fraction: float = TOP_FRACTION,
+    ndcg_k: int = NDCG_K,
 ) -> list[ProxyMetrics]:
     """The results table of ``evaluation``: Kendall tau and Spearman rho (`rank_correlations`)
     against ground-truth test accuracy (%) over the whole sample and over its top ``fraction``
     by accuracy (`top_fraction`: the survey's constrained setting, the top 5 % *of the sample*),
     the median ms per architecture, and n. ``accuracy``: accuracy of the sampled architectures in
     sample order; default `load_ground_truth` of the evaluation's dataset. Aggregates (``az_nas``
-    and ``a+b`` requests) are ranked over the whole sample, then restricted to the top subset."""
+    and ``a+b`` requests) are ranked over the whole sample, then restricted to the top subset.
+    ``ndcg_k``: the cutoff of nDCG@k over the whole sample (`ndcg_at_k`; default 10: the ten
+    networks a proxy ranks first)."""
     if accuracy is None:
         accuracy = load_ground_truth(evaluation.dataset)[evaluation.indices]
     acc = np.asarray(accuracy, dtype=np.float64).reshape(-1)
@@ -137,5 +195,5 @@ def proxy_metrics(
         groups = tuple(dict.fromkeys(g for c in cols for g in evaluation.groups[c]))
         out.append(ProxyMetrics(name, kind, tuple(cols), tau, rho, ttau, trho,
                                 float(np.median(evaluation.call_ms(cols))), int(acc.size), int(top.size),
-                                non_finite, groups))
+                                non_finite, groups, ndcg_at_k(scores, acc, ndcg_k), min(int(ndcg_k), int(acc.size))))
     return out

@@ -36,7 +36,7 @@ def write_results(path: "str | os.PathLike[str]", results: Sequence[tuple[Evalua
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         fields = ["dataset", "proxy", "kind", "kendall_tau", "spearman_rho", "top_kendall_tau", "top_spearman_rho",
-                  "median_ms_per_arch", "n", "n_top", "non_finite", "columns", "timed_groups"]
+                  "ndcg", "ndcg_k", "median_ms_per_arch", "n", "n_top", "non_finite", "columns", "timed_groups"]
         with open(p, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()

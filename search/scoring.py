@@ -78,15 +78,16 @@ class ProxyScorer:
         self.columns: tuple[str, ...] = tuple(c for p in setting.proxies for c in outputs_of(p))
         self._shipped = None
         self._shipped_static: tuple[str, ...] = ()
-        if use_shipped:
-            from hwnas.proxies.table import shipped_scores
+        from hwnas.proxies.learned import is_learned, served_scores
 
-            # the table holds the network-built proxies; params / flops come from the space's cost
+        if use_shipped or any(is_learned(p) for p in setting.proxies):
+            # the table holds the network-built proxies, served_scores adds learned ones (hwnas proxies
+            # fit: predicted for every class); params / flops come from the space's cost
             built = tuple(p for p in setting.proxies if p not in STATIC_PROXIES)
             static = tuple(p for p in setting.proxies if p in STATIC_PROXIES)
             if built:
-                self._shipped = shipped_scores(self.space.name, self.dataset, built, setting.seed,
-                                               setting.batch_size)
+                self._shipped = served_scores(self.space.name, self.dataset, built, setting.seed,
+                                              setting.batch_size, use_shipped)
             self._shipped_static = static
         self.reference: dict[str, np.ndarray] | None = None
         if len(self.columns) > 1:

@@ -1,0 +1,138 @@
+"""Acceptance of the learned proxy (issue 20 item 3): Kendall tau on every unlabelled
+NAS-Bench-201 network after fitting on 78 / 156 / 469 / 1,563 labels, per dataset and model,
+mean over label draws; also top-5 % tau and nDCG@10 / nDCG@100 over the same set.
+
+Labels are drawn as isomorphism classes: draw ``n`` class representatives (uniformly, without
+replacement, ``numpy.random.default_rng(draw)``), label each with its representative's test
+accuracy, fit on those rows only (`hwnas.proxies.learned.fit_model`, seed = draw). The
+evaluation set is every NB201 index whose class was NOT drawn (15,625 minus all members of the
+labelled classes), so labelled and evaluated networks never share a class; the model predicts a
+class, and all members of a class get that prediction.
+
+    python bench/learned_proxy.py --threads 1 --out runs/learned_proxy.json
+    python bench/learned_proxy.py --models forest --forest extra_trees,random_forest,hist_gradient_boosting
+
+Needs the ground truth (``nb201/accuracy.csv`` of the data folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+LABELS = (78, 156, 469, 1563)
+TARGET_1563 = {"cifar10": 0.86, "cifar100": 0.85, "imagenet16-120": 0.85}
+
+
+def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kind: str | None) -> dict:
+    """Fit on ``n_labels`` drawn classes and score the unlabelled networks: tau, top-5 % tau,
+    nDCG@10, nDCG@100, seconds to fit."""
+    from hwnas.eval_metrics import ndcg_at_k, rank_correlations, top_fraction
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies.learned import fit_model
+    from hwnas.proxies.learned_features import feature_matrix
+    from hwnas.spaces.nb201 import representative_indices
+
+    X = feature_matrix(dataset)
+    acc = load_ground_truth(dataset)
+    rep = representative_indices()
+    reps, inverse = np.unique(rep, return_inverse=True)
+    labelled = np.sort(np.random.default_rng(draw).choice(reps, n_labels, replace=False))
+    start = time.perf_counter()
+    fitted, _ = fit_model(X[labelled], acc[labelled], model, seed=draw, forest_kind=forest_kind)
+    fit_s = time.perf_counter() - start
+    pred = fitted.predict(X[reps])[inverse]
+    held = ~np.isin(rep, labelled)
+    p, a = pred[held], acc[held]
+    tau, _ = rank_correlations(p, a)
+    top = top_fraction(a, 0.05)
+    ttau, _ = rank_correlations(p[top], a[top])
+    return {"tau": tau, "top_tau": ttau, "ndcg10": ndcg_at_k(p, a, 10), "ndcg100": ndcg_at_k(p, a, 100),
+            "fit_s": fit_s, "n_eval": int(held.sum())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--labels", default=",".join(map(str, LABELS)), help="label counts, comma-separated")
+    parser.add_argument("--draws", type=int, default=3, help="label draws per setting (seeds 0..draws-1)")
+    parser.add_argument("--models", default="forest,parzc")
+    parser.add_argument("--forest", default="extra_trees",
+                        help="tree ensembles for --models forest, comma-separated (extra_trees, random_forest, "
+                             "hist_gradient_boosting)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=None, help="also write the rows as JSON")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+
+    import torch
+
+    from hwnas.progress import progress_bar
+
+    torch.set_num_threads(args.threads)
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    counts = [int(v) for v in args.labels.split(",") if v.strip()]
+    variants = []
+    for m in (v.strip() for v in args.models.split(",") if v.strip()):
+        if m == "forest":
+            variants += [("forest", k.strip()) for k in args.forest.split(",") if k.strip()]
+        else:
+            variants.append((m, None))
+    rows: list[dict] = []
+    total = len(datasets) * len(counts) * len(variants) * args.draws
+    with progress_bar(args.progress) as bar:
+        task = bar.add_task("learned proxy", total=total, status="")
+        for ds in datasets:
+            for n in counts:
+                for model, kind in variants:
+                    runs = []
+                    for draw in range(args.draws):
+                        runs.append(evaluate_once(ds, n, draw, model, kind))
+                        bar.update(task, advance=1, status=f"{ds} {n} {kind or model}")
+                    row = {"dataset": ds, "labels": n, "model": kind or model, "draws": args.draws,
+                           **{k: float(np.mean([r[k] for r in runs])) for k in ("tau", "top_tau", "ndcg10", "ndcg100",
+                                                                                  "fit_s")},
+                           "tau_std": float(np.std([r["tau"] for r in runs])),
+                           "n_eval": [r["n_eval"] for r in runs]}
+                    rows.append(row)
+                    print(f"{ds} {n:5d} {row['model']:>22}: tau {row['tau']:.3f} (sd {row['tau_std']:.3f}) "
+                          f"top-5% tau {row['top_tau']:.3f} nDCG@10 {row['ndcg10']:.3f} nDCG@100 {row['ndcg100']:.3f} "
+                          f"fit {row['fit_s']:.1f} s", flush=True)
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    lines = ["| dataset | labels | " + " | ".join(f"{m}: tau / top-5 % tau / nDCG@10" for m in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for ds in datasets:
+        for n in counts:
+            cells = []
+            for m in names:
+                r = next((r for r in rows if r["dataset"] == ds and r["labels"] == n and r["model"] == m), None)
+                cells.append("-" if r is None else f"{r['tau']:.3f} / {r['top_tau']:.3f} / {r['ndcg10']:.3f}")
+            lines.append(f"| {ds} | {n:,} | " + " | ".join(cells) + " |")
+    verdict = []
+    for ds in datasets:
+        for m in names:
+            r = next((r for r in rows if r["dataset"] == ds and r["labels"] == 1563 and r["model"] == m), None)
+            if r is not None:
+                ok = r["tau"] >= TARGET_1563.get(ds, 1.0)
+                verdict.append(f"{ds} {m} 1,563 labels: tau {r['tau']:.3f} (target {TARGET_1563.get(ds)}: "
+                               f"{'met' if ok else 'not met'})")
+    text = "\n".join(lines) + "\n\n" + "\n".join(f"- {v}" for v in verdict)
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(out.suffix + ".tmp")
+        tmp.write_text(json.dumps({"command": "python " + " ".join(sys.argv), "rows": rows, "verdict": verdict},
+                                  indent=1))
+        os.replace(tmp, out)
+
+
+if __name__ == "__main__":
+    main()

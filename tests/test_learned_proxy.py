@@ -1,0 +1,165 @@
+"""Learned proxies (`hwnas.proxies.learned`, ``hwnas proxies fit``): fit on ~100 real labels,
+reload parity (numpy trees vs scikit-learn, files vs the fitted model), held-out tau against a
+shuffled-label model, determinism under --seed, bad label files (exit 2, one line), and
+``--proxies NAME`` / ``--proxy NAME`` resolving in ``hwnas eval proxies`` and a search's scorer.
+Ground truth comes from the data folder: these tests skip where it is absent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwnas.cli import main
+from hwnas.errors import HwnasUsageError
+
+N_LABELS = 100
+
+
+@pytest.fixture
+def home(isolated_home, nb201_accuracy_rows):
+    import torch
+
+    from hwnas.proxies import learned
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small networks: one thread is fastest, and never oversubscribes
+    learned._load.cache_clear()
+    learned._predictions.cache_clear()
+    yield isolated_home
+    learned._load.cache_clear()
+    learned._predictions.cache_clear()
+    torch.set_num_threads(threads)
+
+
+def _draw(n: int, seed: int = 1) -> np.ndarray:
+    from hwnas.spaces.nb201 import representative_indices
+
+    return np.sort(np.random.default_rng(seed).choice(np.unique(representative_indices()), n, replace=False))
+
+
+def _write_labels(path, indices, acc) -> str:
+    path.write_text("arch,accuracy\n" + "".join(f"{int(i)},{float(a)!r}\n" for i, a in zip(indices, acc)))
+    return str(path)
+
+
+def _held_out_tau(pred: np.ndarray, labelled: np.ndarray, dataset: str) -> float:
+    from scipy.stats import kendalltau
+
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.spaces.nb201 import representative_indices
+
+    held = ~np.isin(representative_indices(), labelled)
+    return float(kendalltau(pred[held], load_ground_truth(dataset)[held]).statistic)
+
+
+def test_forest_fit_reload_parity_and_held_out_tau(home, tmp_path):
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies import learned
+    from hwnas.proxies.learned_features import feature_matrix
+
+    acc = load_ground_truth("cifar100")
+    idx = _draw(N_LABELS)
+    labels = learned.read_labels(_write_labels(tmp_path / "l.csv", idx, acc[idx]))
+    fitted = learned.fit_learned_proxy("my-proxy", labels, "cifar100", "forest", seed=3)
+    before = fitted.predict_all()
+    # the numpy trees predict what scikit-learn's fitted ensemble predicts
+    X = feature_matrix("cifar100")
+    sk = ExtraTreesRegressor(**fitted.record["estimator"]["sklearn_params"], random_state=3, n_jobs=1)
+    sk.fit(X[idx], acc[idx])
+    assert np.allclose(sk.predict(X[:500]), before[:500], rtol=0, atol=1e-9)
+    # reloaded from the files (no pickle anywhere): exactly the same predictions
+    folder = home / "hwnas-home" / "proxies" / "my-proxy"
+    assert sorted(p.name for p in folder.iterdir()) == ["model.npz", "proxy.json"]
+    learned._load.cache_clear()
+    learned._predictions.cache_clear()
+    after = learned.learned_predictions("my-proxy")
+    assert np.array_equal(before, after)
+    with np.load(folder / "model.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+    # same seed, same labels: the same model
+    again = learned.fit_learned_proxy("my-proxy-2", labels, "cifar100", "forest", seed=3)
+    assert np.array_equal(again.predict_all(), before)
+    # it ranks the unlabelled networks; a model fitted on shuffled labels does not
+    tau = _held_out_tau(after, idx, "cifar100")
+    shuffled = learned.read_labels(_write_labels(tmp_path / "s.csv", idx,
+                                                 np.random.default_rng(0).permutation(acc[idx])))
+    bad = learned.fit_learned_proxy("shuffled", shuffled, "cifar100", "forest", seed=3).predict_all()
+    assert tau > 0.6 and _held_out_tau(bad, idx, "cifar100") < 0.3
+
+
+def test_parzc_fit_and_reload_parity(home, tmp_path):
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies import learned
+
+    acc = load_ground_truth("imagenet16-120")
+    idx = _draw(N_LABELS, seed=2)
+    labels = learned.read_labels(_write_labels(tmp_path / "l.csv", idx, acc[idx]))
+    fitted = learned.fit_learned_proxy("my-parzc", labels, "imagenet16-120", "parzc", seed=0)
+    before = fitted.predict_all()
+    learned._load.cache_clear()
+    learned._predictions.cache_clear()
+    assert np.array_equal(before, learned.learned_predictions("my-parzc"))
+    assert _held_out_tau(before, idx, "imagenet16-120") > 0.5
+
+
+@pytest.mark.parametrize("body, message", [
+    ("arch,accuracy\n99999,50\n", "unknown architecture"),
+    ("arch,accuracy\n1,50\n1,51\n", "labelled twice"),
+    ("arch,accuracy\n1,nan\n", "not a finite percentage"),
+    ("arch,accuracy\n1,150\n", "not a finite percentage"),
+    ("arch,acc\n1,50\n", "needs columns arch and accuracy"),
+    ("arch,accuracy\n" + "".join(f"{i},50\n" for i in range(5)), "at least 20 classes"),
+])
+def test_bad_label_files_are_one_line_usage_errors(home, tmp_path, capsys, body, message):
+    path = tmp_path / "labels.csv"
+    path.write_text(body)
+    code = main(["proxies", "fit", "--labels", str(path), "--name", "p1", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_bad_names_and_missing_files(home, tmp_path, capsys):
+    for args in (["--labels", str(tmp_path / "nope.csv"), "--name", "p1"],
+                 ["--labels", str(tmp_path / "nope.csv"), "--name", "az_nas"],
+                 ["--labels", str(tmp_path / "nope.csv"), "--name", "Bad Name"]):
+        assert main(["proxies", "fit", *args]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    with pytest.raises(HwnasUsageError, match="no learned proxy"):
+        from hwnas.proxies.learned import load_learned
+
+        load_learned("never-fitted")
+
+
+def test_learned_proxy_resolves_in_eval_and_search(home, tmp_path, capsys):
+    from hwnas.eval import parse_request
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies import get_proxy
+    from hwnas.proxies.learned import labelled_members, learned_predictions, served_scores
+    from hwnas.spaces.nb201 import representative_indices
+
+    acc = load_ground_truth("cifar100")
+    idx = _draw(N_LABELS)
+    path = _write_labels(tmp_path / "l.csv", idx, acc[idx])
+    assert main(["proxies", "fit", "--labels", path, "--name", "my-proxy", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert get_proxy("my-proxy").outputs == ("my-proxy",)
+    assert parse_request("my-proxy,params+my-proxy").proxies == ("my-proxy", "params")
+    out = tmp_path / "r.csv"
+    code = main(["eval", "proxies", "--proxies", "my-proxy", "--sample", "300", "--no-progress",
+                 "--cache", str(tmp_path / "c.sqlite"), "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "my-proxy" in text and "left out" in text
+    rows = out.read_text().splitlines()
+    assert rows[0].split(",")[7] == "ndcg" and rows[1].startswith("cifar100,my-proxy,proxy,")
+    # the evaluation sample is disjoint from the labelled classes
+    held = set(labelled_members(["my-proxy"]).tolist())
+    assert set(idx.tolist()) <= held
+    # a search looks every class up (hwnas.search.scoring.ProxyScorer routes through served_scores)
+    table = served_scores("nb201", "cifar100", ("my-proxy",), 0, 64)
+    reps = np.unique(representative_indices())
+    assert table is not None and len(table) == reps.size
+    assert table[int(reps[5])]["my-proxy"] == learned_predictions("my-proxy")[reps[5]]
+    with pytest.raises(HwnasUsageError, match="combines only"):
+        served_scores("nb201", "cifar100", ("my-proxy", "synflow"), 0, 64)
