@@ -115,8 +115,17 @@ _instances: dict[str, Proxy] = {}
 
 
 def get_proxy(name: str) -> Proxy:
-    """The (stateless, cached) instance of the registered proxy ``name`` or an alias of it."""
-    canonical = PROXIES.canonical(name)
+    """The (stateless, cached) instance of the registered proxy ``name`` or an alias of it, else
+    the user's learned proxy of that name (``hwnas proxies fit``, `hwnas.proxies.learned`)."""
+    try:
+        canonical = PROXIES.canonical(name)
+    except HwnasUsageError:
+        from hwnas.proxies.learned import learned_proxy
+
+        learned = learned_proxy(name)
+        if learned is None:
+            raise
+        return learned
     if canonical not in _instances:
         _instances[canonical] = PROXIES.get(canonical)()
     return _instances[canonical]
