@@ -139,3 +139,17 @@ def test_az_nas_scores_networks_of_the_new_spaces(space, dataset):
     model = sp.build(arch, dataset)
     blocks = model.proxy_blocks()
     assert len(blocks) >= 2 and not any(isinstance(b, torch.nn.Identity) for b in blocks)
+
+
+def test_every_proxy_scores_an_fbnet_network():
+    import torch
+
+    from hwnas.eval import score_architecture
+    from hwnas.proxies import PROXIES
+
+    torch.set_num_threads(1)
+    sp = get_space("fbnet")
+    arch = sp.sample(np.random.default_rng(2), 1)[0]
+    for name in PROXIES.names():
+        scores = score_architecture(sp.to_str(arch), [name], "cifar100", 0, 4, "fbnet")
+        assert scores and all(np.isfinite(v) for v in scores.values()), name
