@@ -62,6 +62,13 @@ def _unit_hint(unit: str, metric: str) -> str:
     return f"units are case-sensitive; did you mean {meant}?"
 
 
+def _shown_and_example(text: object, metric: str, flag: str) -> tuple[str, str]:
+    """How a message quotes the argument (``--energy '20MJ'`` / ``energy='20MJ'``) and an example."""
+    if flag.endswith("="):
+        return f"{flag}{text!r}", f"{flag}{EXAMPLE[metric]!r}"
+    return f"{flag} {text!r}", f"{flag} {EXAMPLE[metric]}"
+
+
 def parse_budget(text: object, metric: str, name: str | None = None) -> Budget:
     """``text`` (e.g. ``20mJ``, ``0.02 J``, ``5000us``) as a `Budget` on ``metric``.
 
@@ -71,8 +78,7 @@ def parse_budget(text: object, metric: str, name: str | None = None) -> Budget:
     flag = name or f"--{metric}"
     if metric in COUNT_METRICS:
         return parse_count_budget(text, metric, flag)
-    shown = f"{flag}{text!r}" if flag.endswith("=") else f"{flag} {text!r}"
-    example = f"{flag}{EXAMPLE[metric]!r}" if flag.endswith("=") else f"{flag} {EXAMPLE[metric]}"
+    shown, example = _shown_and_example(text, metric, flag)
     if not isinstance(text, str):
         raise HwnasUsageError(f"{shown}: a budget is text with a unit, e.g. {example}")
     m = _NUMBER.match(text)
@@ -113,8 +119,7 @@ def parse_count_budget(text: object, metric: str, flag: str) -> Budget:
     """A FLOPs or parameter budget: ``600M``, ``1.2G``, ``600MFLOPs``, ``3.5M``, ``3500000``,
     ``3.5Mparams`` -> a `Budget` in FLOPs (multiply-accumulates per sample) or parameters.
     Prefixes K/k (1e3), M (1e6), G/B (1e9); ``m`` is refused (milli is never meant)."""
-    shown = f"{flag}{text!r}" if flag.endswith("=") else f"{flag} {text!r}"
-    example = f"{flag}{EXAMPLE[metric]!r}" if flag.endswith("=") else f"{flag} {EXAMPLE[metric]}"
+    shown, example = _shown_and_example(text, metric, flag)
     if not isinstance(text, str):
         raise HwnasUsageError(f"{shown}: give a count, e.g. {example}")
     m = _NUMBER.match(text)

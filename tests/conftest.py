@@ -51,3 +51,15 @@ def pi5():
     import pandas as pd
 
     return pd.read_csv(_data_file("pi5/pi5_litert_torchmobile_cifar100.csv"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a test module (restored after it): faster and steadier on a busy
+    2-core machine; modules opt in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

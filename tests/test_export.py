@@ -32,12 +32,7 @@ def _sample() -> list[str]:
     return list(DEGENERATE.values()) + [str(i) for i in indices]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sample_of_107_archs_exports_and_matches_pytorch(tmp_path):

@@ -21,12 +21,7 @@ SPACE = get_space("fbnet")
 DATASETS = ("cifar100", "imagenet")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _sample(n: int, seed: int = 0):

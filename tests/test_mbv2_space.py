@@ -23,12 +23,7 @@ SOURCES = {"cpu-xeon6130-bs1": "mbv2/tfnas_lut_cpu_xeon6130_bs1_ms.json",
            "gpu-titanrtx-bs32": "mbv2/tfnas_lut_gpu_titanrtx_bs32_ms.json"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _sample(n: int, seed: int = 0):
