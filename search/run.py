@@ -189,14 +189,16 @@ def auto_algorithm(space: str, dataset: str, setting, shipped_scores: bool = Tru
     so is every hardware cost, so scoring all 6,466 classes takes about a second and leaves no
     search error. Else ``nsga2``: scores are computed live (or the proxy is params / flops alone),
     and ``--evaluations`` bounds the work."""
-    from hwnas.proxies.table import shipped_scores as table_scores
+    from hwnas.proxies.learned import is_learned, served_scores
     from hwnas.search.scoring import STATIC_PROXIES
     from hwnas.spaces.nb201 import representative_indices
 
     built = tuple(p for p in setting.proxies if p not in STATIC_PROXIES)
-    if not built or not shipped_scores or space != "nb201":
+    learned = any(is_learned(p) for p in built)
+    if not built or not (shipped_scores or learned) or space != "nb201":
         return "nsga2"
-    table = table_scores(space, dataset, built, setting.seed, setting.batch_size)
+    # a learned proxy (hwnas proxies fit) is predicted for every class: a look-up like the table
+    table = served_scores(space, dataset, built, setting.seed, setting.batch_size, shipped_scores)
     if table is None or len(table) < int(np.unique(representative_indices()).size):
         return "nsga2"
     return "exhaustive"
@@ -422,8 +424,8 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         run["evaluations_note"] = note
     if requested == AUTO:
         run["algorithm_note"] = (
-            f"auto chose exhaustive: the shipped score table holds {dataset} for this proxy setting, so all "
-            f"{state.n:,} classes were scored by look-up ({config.name('evaluations').rstrip('=')} does not limit it; "
+            f"auto chose exhaustive: the shipped score table (or a learned proxy) covers {dataset} for this "
+            f"proxy setting, so all {state.n:,} classes were scored by look-up ({config.name('evaluations').rstrip('=')} does not limit it; "
             f"ask for {'algorithm=' if config.style == 'python' else '--algorithm '}nsga2 to search instead)"
             if algorithm == "exhaustive" else
             f"auto chose {algorithm}: the shipped score table does not hold this dataset / proxy setting (or is not "

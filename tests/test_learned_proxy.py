@@ -163,3 +163,19 @@ def test_learned_proxy_resolves_in_eval_and_search(home, tmp_path, capsys):
     assert table[int(reps[5])]["my-proxy"] == learned_predictions("my-proxy")[reps[5]]
     with pytest.raises(HwnasUsageError, match="combines only"):
         served_scores("nb201", "cifar100", ("my-proxy", "synflow"), 0, 64)
+
+
+def test_a_learned_proxy_drives_an_exhaustive_search(home, tmp_path):
+    """`--proxy NAME` of a fitted proxy: predicted for every class, so `auto` scores all of them by
+    look-up, as with the shipped table."""
+    import hwnas
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies import learned
+
+    acc = load_ground_truth("cifar100")
+    idx = _draw(N_LABELS, seed=4)
+    learned.fit_learned_proxy("mine", learned.read_labels(_write_labels(tmp_path / "l.csv", idx, acc[idx])),
+                              "cifar100", "forest", seed=0)
+    res = hwnas.pareto(device="raspi4", latency="8ms", proxy="mine", out=tmp_path / "run")
+    assert res.run["algorithm"] == "exhaustive" and res.run["scoring"]["computed"] == 0
+    assert res.run["evaluated"] == 6466 and (res.front["latency_ms"] <= 8).all()
