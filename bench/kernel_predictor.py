@@ -109,8 +109,7 @@ def _cross_space(devices, args, kernel_opts) -> tuple[dict, str]:
 
     from hwnas.devices.fbnet import LUT_DEVICE, fbnet_costs
     from hwnas.predictors import get_predictor
-    from hwnas.predictors.graphs import graphs_for_archs
-    from hwnas.predictors.kernel_blocks import fbnet_block_rows
+    from hwnas.predictors.kernel_blocks import fbnet_block_rows, network_graph
     from hwnas.predictors.metrics import compute_metrics
     from hwnas.predictors.train import measured_targets, split_indices
     from hwnas.spaces import get_space
@@ -118,7 +117,9 @@ def _cross_space(devices, args, kernel_opts) -> tuple[dict, str]:
     fb = get_space("fbnet")
     archs = fb.sample(np.random.default_rng(args.seed), args.cross_space)
     start = time.perf_counter()
-    fb_graphs = graphs_for_archs("fbnet", archs, "cifar100")
+    # exported here with data-propagating shape inference: the cached graphs of hwnas.predictors.graphs
+    # lose every shape after the first channel shuffle of an FBNet network (kernel_blocks.graph_with_shapes)
+    fb_graphs = [network_graph("fbnet", a, "cifar100") for a in archs]
     print(f"FBNet graphs: {len(fb_graphs)} in {time.perf_counter() - start:.0f} s", flush=True)
     nb = get_space("nb201")
     out, rows = {}, []

@@ -68,7 +68,10 @@ from hwnas.predictors.onnx_graph import OnnxGraph
 REGRESSORS = ("rf", "gbr", "extra")
 ANY = "__any__"  # the type-agnostic regressor for kernel types not seen in training
 _LINEAR = ("count", "flops", "act_bytes", "weight_bytes")
-_PREDICT_CHUNK = 1000  # graphs split and priced at a time (bounds memory)
+_PREDICT_CHUNK = 1000
+# kernel features that describe the kernel's place in its graph: they differ between a block
+# measured alone and the same block inside a network (option context=false drops them)
+CONTEXT_FEATURES = ("fan_in", "fan_out", "in_fan_out", "operand_slot")  # graphs split and priced at a time (bounds memory)
 
 
 @register("kernel", aliases=("nn-meter-style", "kernels"))
@@ -78,7 +81,7 @@ class KernelPredictor(GraphPredictor):
     inputs = "ONNX graph (any CNN), split into kernels"
     defaults = {"rules": "auto", "rules_device": "", "regressor": "rf", "n_estimators": 50, "max_depth": 0,
                 "min_samples_leaf": 1, "max_features": 0.5, "bootstrap": False, "learning_rate": 0.1, "init": "config",
-                "max_configs": 4000, "alpha": 1e-4, "rounds": 0, "opset": 17}
+                "context": True, "max_configs": 4000, "alpha": 1e-4, "rounds": 0, "opset": 17}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -110,12 +113,14 @@ class KernelPredictor(GraphPredictor):
 
         return self.split(graph_from_onnx(model))
 
-    @staticmethod
-    def _stack(splits: Sequence[KernelSplit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _stack(self, splits: Sequence[KernelSplit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         net = np.concatenate([np.full(s.num_kernels, i, dtype=np.int64) for i, s in enumerate(splits)] or
                              [np.zeros(0, dtype=np.int64)])
         types = np.concatenate([s.types for s in splits] or [np.zeros(0, dtype=str)]).astype(str)
         x = np.vstack([s.features for s in splits] or [np.zeros((0, len(KERNEL_FEATURES)))])
+        if not self.hparams["context"]:  # a kernel described by itself alone, not by its neighbours
+            x = x.copy()
+            x[:, [KERNEL_FEATURES.index(f) for f in CONTEXT_FEATURES]] = 0.0
         return net, types, x
 
     # --- fitting --------------------------------------------------------------------------------------

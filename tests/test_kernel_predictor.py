@@ -220,6 +220,10 @@ def test_fbnet_block_table_rows_train_kernels_without_overhead(tmp_path):
     assert 4 <= len(graphs) <= len(keys) and y.size == len(graphs) and np.all(y > 0)
     counts = split_kernels(graphs[used.index(keys[1])]).counts()  # k3_e1: 1x1 conv, dw 3x3, 1x1 conv
     assert counts.get("conv-bn-relu", 0) + counts.get("conv-bn", 0) == 2 and counts["dwconv-bn-relu"] == 1
+    # the grouped block reshapes by a computed shape (channel shuffle): shapes still known after it
+    shuffled = split_kernels(graphs[used.index(keys[2])])
+    convs = np.char.find(shuffled.types.astype(str), "conv") >= 0
+    assert convs.sum() == 3 and np.all(shuffled.feature("macs")[convs] > 0)
     pred = get_predictor("kernel", n_estimators=5).fit_graphs([], [], block_graphs=graphs, block_targets=y)
     assert pred.overhead == 0.0
     assert np.allclose(pred.predict_graphs(graphs), y, rtol=0.05)
