@@ -153,3 +153,11 @@ def test_every_proxy_scores_an_fbnet_network():
     for name in PROXIES.names():
         scores = score_architecture(sp.to_str(arch), [name], "cifar100", 0, 4, "fbnet")
         assert scores and all(np.isfinite(v) for v in scores.values()), name
+
+
+def test_commands_without_index_support_refuse_the_new_spaces_in_one_line(tmp_path, capsys):
+    from hwnas.cli import main
+
+    assert main(["profile", "--space", "fbnet", "--archs", "sample:2", "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hwnas export --space fbnet" in err[0]

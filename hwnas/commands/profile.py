@@ -51,9 +51,13 @@ def profile_cmd(space: str, dataset: str, spec: str, out: str, threads: int, rep
       hwnas profile --dataset cifar10 --archs 0-99,6111 --threads 2 --out c10.csv
     """
     from hwnas.devices import profile as prof
+    from hwnas.errors import HwnasUsageError
     from hwnas.spaces import get_space
 
     sp = get_space(space)
+    if not sp.indexed:
+        raise HwnasUsageError(f"hwnas profile times nb201 networks (by index); {sp.name} networks have no index yet: "
+                              f"export one with `hwnas export --space {sp.name} --arch ARCH -o net.onnx`")
     ds = sp.dataset(dataset)
     settings = {**prof.protocol(sp.name, ds.name, threads, repeats, warmup, seed), **prof.machine_info(threads)}
     done = prof.check_resume(out, settings, overwrite=overwrite)  # path and protocol, before any work
