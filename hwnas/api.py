@@ -154,7 +154,7 @@ def pareto(
     flops: "str | float | None" = None,
     params: "str | float | None" = None,
     space: str = "nb201",
-    dataset: str = "cifar100",
+    dataset: "str | None" = None,
     proxy: str = "az_nas",
     evaluations: int = 1000,
     seed: int = 0,
@@ -231,8 +231,13 @@ def _pareto(args: dict, style: str = "python"):
             value = repr(float(value))
         budgets.append(parse_budget(value, metric, name(metric)))
     device = _check_text(a["device"], "device", name, optional=True)
-    for p in ("space", "dataset", "proxy", "algorithm"):
+    for p in ("space", "proxy", "algorithm"):
         a[p] = _check_text(a[p], p, name)
+    a["dataset"] = _check_text(a["dataset"], "dataset", name, optional=True)
+    if a["dataset"] is None:  # the space's default: cifar100 where it has it (mbv2: imagenet)
+        from hwnas.spaces import get_space
+
+        a["dataset"] = get_space(a["space"]).default_dataset
     evaluations = _check_int(a["evaluations"], "evaluations", name, 1, 10**9)
     seed = _check_int(a["seed"], "seed", name, 0, 2**32 - 1)
     proxy_seed = _check_int(a["proxy_seed"], "proxy_seed", name, 0, 2**32 - 1)

@@ -22,7 +22,8 @@ import click
 @click.option("--params", "params", multiple=True, metavar="BUDGET", help="Parameter budget, e.g. 3.5M.")
 @click.option("--space", default="nb201", show_default=True,
               help="Search space: nb201 (NAS-Bench-201), fbnet (HW-NAS-Bench's FBNet), mbv2 (MobileNetV2, TF-NAS).")
-@click.option("--dataset", default="cifar100", show_default=True, help="Dataset the networks are built for.")
+@click.option("--dataset", default=None,
+              help="Dataset the networks are built for [default: cifar100; imagenet for mbv2].")
 @click.option("--proxy", default="az_nas", show_default=True,
               help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12).")
 @click.option("--evaluations", default=1000, show_default=True, type=int,
@@ -52,7 +53,7 @@ import click
 @click.option("--archive", default=None, metavar="FILE", help="Evaluation archive [default: OUT/archive.sqlite].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, ...], flops: tuple[str, ...],
-               params: tuple[str, ...], space: str, dataset: str,
+               params: tuple[str, ...], space: str, dataset: str | None,
                proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
                pop_size: int, resume: bool, overwrite: bool, workers: int, batch_size: int | None, proxy_seed: int,
                no_shipped_scores: bool, keep_degenerate: bool, archive: str | None, quiet: bool) -> None:

@@ -101,6 +101,12 @@ class Space(abc.ABC):
         return [Arch(self.name, tuple(int(v) for v in row)) for row in draws]
 
     # --- models ---------------------------------------------------------------------
+    @property
+    def default_dataset(self) -> str:
+        """The dataset a command uses when none is given: CIFAR-100 where the space has it (the
+        tool's default), else the space's first dataset (MobileNetV2: ImageNet)."""
+        return "cifar100" if "cifar100" in self.datasets else next(iter(self.datasets))
+
     def dataset(self, name: str) -> DatasetSpec:
         key = name.strip().lower()
         if key not in self.datasets:
