@@ -121,6 +121,12 @@ def test_cost_equals_counting_the_built_model():
         assert SPACE.cost(arch, "imagenet") == model_cost(SPACE.build(arch, "imagenet"), (3, 224, 224))
 
 
+def test_shipped_block_cost_table_equals_counting():
+    from hwnas.spaces.mbv2 import block_cost_table, count_block_costs
+
+    assert np.array_equal(block_cost_table(), count_block_costs())
+
+
 def test_build_is_deterministic_under_a_seed():
     arch = _sample(1, seed=3)[0]
     a, b = build_seeded(arch, "imagenet", 7).state_dict(), build_seeded(arch, "imagenet", 7).state_dict()

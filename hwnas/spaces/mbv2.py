@@ -260,10 +260,11 @@ class MBV2Space(Space):
         spec = self.dataset(dataset)
         fixed = _fixed_cost(spec.num_classes)
         params, flops = fixed.params, fixed.flops
-        for layer, choice in zip(LAYERS, self.choices(arch)):
-            if choice is not None:
-                c = _block_cost(layer, choice)
-                params, flops = params + c.params, flops + c.flops
+        table = block_cost_table()
+        g = arch.genotype
+        for i in range(NUM_LAYERS):
+            p, f = table[i, g[2 * i], g[2 * i + 1]]
+            params, flops = params + int(p), flops + int(f)
         return ModelCost(params=params, flops=flops)
 
 
@@ -271,6 +272,36 @@ def _block(layer: LayerSpec, choice: BlockChoice) -> "nn.Module":
     from hwnas.spaces.mbv2_ops import MBInvertedResBlock
 
     return MBInvertedResBlock(layer.c_in, choice.mid, choice.se, layer.c_out, choice.kernel, layer.stride, layer.act)
+
+
+BLOCK_COSTS_FILE = "mbv2_block_costs.npz"  # hwnas/_data, built by scripts/build_mbv2_costs.py
+
+
+def count_block_costs() -> np.ndarray:
+    """int64 [18 layers, 9 ops, 3 widths, 2]: (params, FLOPs) of the block each gene pair builds,
+    counted on the built block (0 for skip). About 40 s on one core: the package ships it."""
+    out = np.zeros((NUM_LAYERS, SKIP + 1, NUM_WIDTHS, 2), dtype=np.int64)
+    for i, layer in enumerate(LAYERS):
+        for op in range(SKIP):
+            for w in range(NUM_WIDTHS):
+                c = _block_cost(layer, block_choice(layer, op, w))
+                out[i, op, w] = (c.params, c.flops)
+    return out
+
+
+@lru_cache(maxsize=1)
+def block_cost_table() -> np.ndarray:
+    """`count_block_costs`, read from the package's shipped copy (counted where it is missing)."""
+    from importlib import resources
+
+    try:
+        with resources.files("hwnas._data").joinpath(BLOCK_COSTS_FILE).open("rb") as fh, \
+                np.load(fh, allow_pickle=False) as z:
+            table = z["block_costs"].astype(np.int64)
+    except FileNotFoundError:
+        table = count_block_costs()
+    table.setflags(write=False)
+    return table
 
 
 @lru_cache(maxsize=None)
