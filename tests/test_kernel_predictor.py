@@ -155,7 +155,8 @@ def test_kernel_predictor_beats_a_constant_on_measured_nb201(measured_nb201, tmp
 
 def test_other_regressors_fit_and_reload(measured_nb201, tmp_path):
     graphs, y = measured_nb201
-    for options in ({"regressor": "gbr", "n_estimators": 10}, {"init": "linear", "rounds": 1, "n_estimators": 5}):
+    for options in ({"regressor": "gbr", "n_estimators": 10, "two_level": False},
+                    {"init": "linear", "rounds": 1, "n_estimators": 5}):
         pred = get_predictor("kernel", **options).fit_graphs(graphs[:60], y[:60])
         p = pred.predict_graphs(graphs[150:])
         assert np.all(np.isfinite(p))
