@@ -24,6 +24,7 @@ from hwnas.proxies import (  # noqa: F401  (imported so that they register)
     params,
     snip,
     synflow,
+    vkdnw,
     xi_gsnr,
     zen,
     zico,
