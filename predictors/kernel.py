@@ -83,6 +83,23 @@ _PREDICT_CHUNK = 1000
 CONTEXT_FEATURES = ("fan_in", "fan_out", "in_fan_out", "operand_slot")  # graphs split and priced at a time (bounds memory)
 
 
+def _nnls_relative(design: np.ndarray, y: np.ndarray, scale_y: np.ndarray, alpha: float = 0.0) -> np.ndarray:
+    """Non-negative coefficients minimising sum(((design @ c) - y) / scale_y)^2 + alpha |c'|^2 (c'
+    the coefficients of the max-abs-scaled columns); ``scale_y`` = y except where y is 0 (a block
+    that costs nothing in its table)."""
+    from scipy.optimize import nnls
+
+    scale = np.abs(design).max(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    a = (design / scale) / scale_y[:, None]
+    b = y / scale_y
+    if alpha > 0:
+        a = np.vstack([a, np.sqrt(alpha) * np.eye(design.shape[1])])
+        b = np.concatenate([b, np.zeros(design.shape[1])])
+    coef, _ = nnls(a, b, maxiter=50 * design.shape[1])
+    return coef / scale
+
+
 @register("kernel", aliases=("nn-meter-style", "kernels"))
 class KernelPredictor(GraphPredictor):
     description = ("nn-Meter-style: ONNX graph split into fused kernels (rules per device), a tree "
@@ -111,6 +128,7 @@ class KernelPredictor(GraphPredictor):
         self.overhead = 0.0
         self.history: list[dict[str, float]] = []
         self.last_unseen = 0
+        self._yw = np.zeros(0)
 
     # --- kernels ------------------------------------------------------------------------------------
     def split(self, g: OnnxGraph) -> KernelSplit:
@@ -161,8 +179,6 @@ class KernelPredictor(GraphPredictor):
 
     def _additive_init(self, net, tid, x, y, nt, has_over) -> tuple[np.ndarray, float]:
         """Per-kernel linear estimates and the intercept of the NNLS additive fit (step a)."""
-        from hwnas.predictors.opsum import fit_nnls_relative
-
         col = {n: KERNEL_FEATURES.index(n) for n in KERNEL_FEATURES}
         phi = np.stack([np.ones(len(x)), x[:, col["flops"]], x[:, col["in_bytes"]] + x[:, col["out_bytes"]],
                         x[:, col["weight_bytes"]]], axis=1)
@@ -173,8 +189,7 @@ class KernelPredictor(GraphPredictor):
         for j in range(width):
             np.add.at(design, (net, first + j), phi[:, j])
         design[:, -1] = has_over
-        coef, scale = fit_nnls_relative(design, y)
-        w = coef / scale
+        w = _nnls_relative(design, y, self._yw)
         per_kernel = sum(phi[:, j] * w[first + j] for j in range(width))
         return per_kernel, float(w[-1])
 
@@ -182,8 +197,6 @@ class KernelPredictor(GraphPredictor):
         """Per-kernel values and overhead of the additive fit with one non-negative value per
         distinct (type, configuration) (NNLS on the relative error, ridge ``alpha``); None where
         there are more than ``max_configs`` distinct configurations."""
-        from hwnas.predictors.opsum import fit_nnls_relative
-
         keys = np.hstack([tid[:, None].astype(np.float64), x])
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
@@ -192,8 +205,7 @@ class KernelPredictor(GraphPredictor):
         design = np.zeros((y.size, len(uniq) + 1))
         np.add.at(design, (net, inv), 1.0)
         design[:, -1] = has_over
-        coef, scale = fit_nnls_relative(design, y, float(self.hparams["alpha"]))
-        w = coef / scale
+        w = _nnls_relative(design, y, self._yw, float(self.hparams["alpha"]))
         return w[inv], float(w[-1])
 
     @staticmethod
@@ -222,11 +234,11 @@ class KernelPredictor(GraphPredictor):
         design[:, -1] = has_over
         scale = np.abs(design).max(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
-        a = (design / scale) / y[:, None]
+        a = (design / scale) / self._yw[:, None]
         ridge = np.concatenate([np.full(nb, float(self.hparams["alpha"])), np.full(nf, float(self.hparams["context_alpha"])),
                                 [0.0]])
         a = np.vstack([a, np.diag(np.sqrt(ridge))])
-        b = np.concatenate([np.ones(y.size), np.zeros(nb + nf + 1)])
+        b = np.concatenate([y / self._yw, np.zeros(nb + nf + 1)])
         lower = np.concatenate([np.zeros(nb), np.full(nf, -np.inf), [0.0]])
         sol = lsq_linear(a, b, bounds=(lower, np.full(nb + nf + 1, np.inf)), method="trf", lsmr_tol="auto")
         w = sol.x / scale
@@ -249,7 +261,10 @@ class KernelPredictor(GraphPredictor):
         `hwnas.predictors.kernel_blocks`). Either may be empty, not both."""
         graphs, block_graphs = list(graphs), list(block_graphs)
         y_net = check_graph_targets(graphs, targets) if graphs else np.zeros(0)
-        y_block = check_graph_targets(block_graphs, block_targets) if block_graphs else np.zeros(0)
+        y_block = np.asarray(block_targets, dtype=np.float64).reshape(-1)
+        if len(block_graphs) != y_block.size or not np.all(np.isfinite(y_block)) or np.any(y_block < 0) or \
+                (y_block.size and not np.any(y_block > 0)):
+            raise HwnasUsageError("block targets: one per block graph, finite, >= 0, not all 0")
         if not graphs and not block_graphs:
             raise HwnasUsageError("kernel predictor: nothing to fit (no networks, no blocks)")
         y = np.concatenate([y_net, y_block])
@@ -258,7 +273,9 @@ class KernelPredictor(GraphPredictor):
         net, types, x = self._stack([self.split(g) for g in [*graphs, *block_graphs]])
         names = tuple(sorted(set(types.tolist())))
         tid = np.searchsorted(np.array(names), types)
-        weight = 1.0 / y[net] ** 2
+        # relative error; a block that costs 0 in its table is weighed like one a tenth of the cheapest
+        self._yw = np.maximum(y, 0.1 * y[y > 0].min())
+        weight = 1.0 / self._yw[net] ** 2
         # (a) additive fit -> initial per-kernel targets
         two = None
         if self.hparams["init"] == "config" and self.hparams["two_level"] and self.hparams["context"]:
@@ -282,9 +299,9 @@ class KernelPredictor(GraphPredictor):
             m = tid == k
             models[name] = self._fit_one(x[m], target[m], weight[m])
             pred[m] = models[name].predict(x[m])
-        history = [self._record(0, y, net, pred, overhead, has_over)]
+        history = [self._record(0, self._yw, y, net, pred, overhead, has_over)]
         # (c) back-fitting rounds
-        w = 1.0 / y ** 2
+        w = 1.0 / self._yw ** 2
         for r in range(int(self.hparams["rounds"])):
             for k, name in enumerate(names):
                 m = tid == k
@@ -296,7 +313,7 @@ class KernelPredictor(GraphPredictor):
             total = np.bincount(net, weights=pred, minlength=n)
             if has_over.any():
                 overhead = max(float(np.sum((w * (y - total))[has_over > 0]) / np.sum(w[has_over > 0])), 0.0)
-            history.append(self._record(r + 1, y, net, pred, overhead, has_over))
+            history.append(self._record(r + 1, self._yw, y, net, pred, overhead, has_over))
         # the type-agnostic regressor for kernel types not seen in training
         models[ANY] = self._fit_one(x, pred, weight)
         self.type_names, self.models, self.overhead, self.history = names, models, overhead, history
@@ -316,14 +333,14 @@ class KernelPredictor(GraphPredictor):
             pred[m] = np.maximum(models[name].predict(xb[m]) + models[name + CTX].predict(x[m]), 0.0)
         models[ANY] = self._fit_one(x, pred, weight)
         self.type_names, self.models, self.overhead = names, models, max(overhead, 0.0)
-        self.history = [self._record(0, y, net, pred, self.overhead, has_over)]
+        self.history = [self._record(0, self._yw, y, net, pred, self.overhead, has_over)]
         self.fitted = True
         return self
 
     @staticmethod
-    def _record(round_: int, y, net, pred, overhead, has_over) -> dict[str, float]:
+    def _record(round_: int, yw, y, net, pred, overhead, has_over) -> dict[str, float]:
         fit = overhead * has_over + np.bincount(net, weights=pred, minlength=y.size)
-        rel = fit / y - 1.0
+        rel = (fit - y) / yw
         out = {"round": round_, "overhead": round(overhead, 6)}
         for label, m in (("", has_over > 0), ("blocks_", has_over == 0)):
             if m.any():

@@ -137,7 +137,9 @@ def fbnet_block_rows(device: str, metric: str = "latency", dataset: str = "cifar
                      cache_dir: "str | os.PathLike[str] | None" = None,
                      keys: "Sequence[str] | None" = None) -> tuple[list[OnnxGraph], np.ndarray, list[str]]:
     """(block graphs, their measured costs on ``device``, their LUT keys): every block an FBNet
-    network of ``dataset`` can contain (``keys`` to choose), identity skips left out."""
+    network of ``dataset`` can contain (``keys`` to choose), identity skips left out. Blocks the table
+    prices at 0 are kept (HW-NAS-Bench's fpga table does so for the stem, head conv, pool and FC):
+    the model must learn that they cost nothing there."""
     from hwnas.devices.fbnet import _column, _lut_arrays, block_keys
 
     _, col = _column(device, metric)
@@ -150,7 +152,7 @@ def fbnet_block_rows(device: str, metric: str = "latency", dataset: str = "cifar
         if key not in index:
             continue
         cost = float(values[index[key], col])
-        if not np.isfinite(cost) or cost <= 0:
+        if not np.isfinite(cost) or cost < 0:
             continue
         g = fbnet_block_graph(key, cache_dir)
         if g is None or g.num_nodes == 0:
