@@ -16,7 +16,8 @@ in this script yet (exporting 5,000 FBNet graphs takes hours on this machine's C
 seed 0), whose cost on the five HW-NAS-Bench devices is the FBNet block-table sum
 (`hwnas.devices.fbnet.fbnet_costs`, HW-NAS-Bench's own number), predicted by the kernel model
 trained on (i) the device's FBNet block table only (`hwnas.predictors.kernel_blocks`), (ii) its
-900 NB201 training networks plus the block table, (iii) the NB201 networks only:
+900 NB201 training networks plus the block table, (iii) the NB201 networks only ((i) and (ii) with
+option context=false: a block alone has other neighbours than inside a network):
 
     python bench/kernel_predictor.py --models kernel --cross-space 100
 """
@@ -142,7 +143,10 @@ def _cross_space(devices, args, kernel_opts) -> tuple[dict, str]:
                            ("nb201+blocks", dict(graphs=nb_graphs, targets=values[train], block_graphs=blocks,
                                                  block_targets=block_y)),
                            ("nb201", dict(graphs=nb_graphs, targets=values[train]))):
-            model = get_predictor("kernel", rules_device=device, seed=args.seed, **kernel_opts)
+            # a block measured alone sits in another graph context than inside a network: the
+            # models that learn from blocks describe a kernel by itself (context=false)
+            opts = {"context": label == "nb201", **kernel_opts}
+            model = get_predictor("kernel", rules_device=device, seed=args.seed, **opts)
             model.fit_graphs(**fit)
             p = model.predict_graphs(fb_graphs)
             m = compute_metrics(p, truth)
