@@ -72,21 +72,12 @@ def read_measurements(path: "str | Path", metric: str | None = None, space: str 
     ``latency_ms`` or ``energy_mj`` (``metric`` picks one where both exist). One-line usage errors
     name the line of a bad row: unknown architecture, non-positive or non-finite cost, or one
     architecture with two different values."""
-    import csv
-
-    from hwnas.spaces import get_space
+    from hwnas.archcsv import arch_values, read_csv
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise HwnasUsageError(f"measurements file {str(path)!r} does not exist or is not a file")
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise HwnasUsageError(f"cannot read {path} as CSV ({type(exc).__name__}); give a UTF-8 CSV with columns "
-                              "arch and latency_ms or energy_mj") from None
+    header, rows = read_csv(path, "arch and latency_ms or energy_mj")
     if "arch" not in header:
         raise HwnasUsageError(f"{path}: no 'arch' column (has: {', '.join(header) or 'nothing'}); give columns "
                               "arch and latency_ms or energy_mj")
@@ -103,21 +94,8 @@ def read_measurements(path: "str | Path", metric: str | None = None, space: str 
                               f" (has: {', '.join(header)})")
     metric = metric or present[0]
     column = COLUMNS[metric]
-    sp = get_space(space)
     seen: dict[int, tuple[float, int]] = {}
-    for line, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): v for k, v in row.items()}
-        text = (row.get("arch") or "").strip()
-        try:
-            index = sp.index(sp.parse(text))
-        except HwnasUsageError as exc:
-            raise HwnasUsageError(f"{path}: line {line}: unknown architecture {text!r} "
-                                  f"({str(exc).split(';')[0]})") from None
-        raw = (row.get(column) or "").strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
+    for line, index, raw, value in arch_values(path, rows, space, column):
         if not (np.isfinite(value) and value > 0):
             raise HwnasUsageError(f"{path}: line {line}: {column} = {raw!r} is not a positive, finite cost")
         if index in seen and seen[index][0] != value:

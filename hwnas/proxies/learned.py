@@ -27,7 +27,6 @@ looks the scores up (`served_scores`, `learned_scores`) instead of building netw
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import hashlib
 import json
@@ -141,37 +140,17 @@ def read_labels(path: "str | os.PathLike[str]", space: str = "nb201") -> Labels:
     ``accuracy`` (test accuracy in %, 0..100). One-line usage errors name the line of a bad row:
     unknown architecture, missing / non-finite / out-of-range accuracy, an architecture given
     twice; and too few rows (fewer than `MIN_LABELS` isomorphism classes)."""
-    from hwnas.spaces import get_space
+    from hwnas.archcsv import arch_values, read_csv
 
     p = Path(path).expanduser()
     if not p.is_file():
         raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
-    try:
-        with open(p, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = [(h or "").strip() for h in (reader.fieldnames or [])]
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
-        raise HwnasUsageError(f"cannot read {p} as CSV ({type(exc).__name__}); give a UTF-8 CSV with columns arch "
-                              "and accuracy") from None
+    header, rows = read_csv(p, "arch and accuracy")
     if "arch" not in header or "accuracy" not in header:
         raise HwnasUsageError(f"{p}: needs columns arch and accuracy (has: {', '.join(header) or 'nothing'})")
-    sp = get_space(space)
     seen: dict[int, int] = {}
     indices, values = [], []
-    for line, row in enumerate(rows, start=2):
-        row = {(k or "").strip(): v for k, v in row.items()}
-        text = (row.get("arch") or "").strip()
-        try:
-            index = sp.index(sp.parse(text))
-        except HwnasUsageError as exc:
-            raise HwnasUsageError(f"{p}: line {line}: unknown architecture {text!r} "
-                                  f"({str(exc).split(';')[0]})") from None
-        raw = (row.get("accuracy") or "").strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
+    for line, index, raw, value in arch_values(p, rows, space, "accuracy"):
         if not (np.isfinite(value) and 0.0 <= value <= 100.0):
             raise HwnasUsageError(f"{p}: line {line}: accuracy {raw!r} is not a finite percentage in 0..100")
         if index in seen:
