@@ -116,6 +116,16 @@ def _check_bool(value: object, param: str, name) -> bool:
     return value
 
 
+def _check_seconds(value: object, param: str, name) -> float:
+    import math
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise HwnasUsageError(f"{_shown(name(param), value)}: give a number of seconds above 0, e.g. "
+                              f"{_shown(name(param), 600)}")
+    return float(value)
+
+
 _LISTS = {"device": "devices", "proxy": "proxies", "space": "spaces"}
 
 
@@ -165,6 +175,8 @@ def pareto(
     resume: bool = False,
     overwrite: bool = False,
     workers: int = 1,
+    ray: "str | None" = None,
+    ray_timeout: float = 600.0,
     batch_size: "int | None" = None,
     proxy_seed: int = 0,
     shipped_scores: bool = True,
@@ -189,6 +201,10 @@ def pareto(
     ``out`` already holding a run (run.json) is refused unless ``resume=True`` (continue it: the
     settings must be the same) or ``overwrite=True`` (replace it). Cells whose output ignores
     the input are kept off the front unless ``keep_degenerate=True``; non-finite scores always are.
+    ``ray="local"`` (``"local:N"``: N CPUs) or ``ray="HOST:PORT"`` scores live architectures as
+    Ray tasks (``pip install 'hwnas[ray]'``; same scores as ``workers``; one that fails or runs
+    past ``ray_timeout`` seconds is retried once, then recorded as failed: ``docs/distributed.md``).
+
     Bad arguments raise `HwnasUsageError` naming the parameter, before any work."""
     return _pareto(dict(locals()), style="python")
 
@@ -244,6 +260,11 @@ def _pareto(args: dict, style: str = "python"):
     export_k = _check_int(a["export_onnx"], "export_onnx", name, 0, 10**6)
     pop_size = _check_int(a["pop_size"], "pop_size", name, 2, 10**6)
     workers = _check_int(a["workers"], "workers", name, 1, 1024)
+    ray = _check_text(a.get("ray"), "ray", name, optional=True)
+    ray_timeout = _check_seconds(a.get("ray_timeout", 600.0), "ray_timeout", name)
+    if ray is not None and workers > 1:
+        raise HwnasUsageError(f"give {name('ray')} or {name('workers')} above 1, not both: with Ray the "
+                              f"cluster's CPUs do the work")
     batch_size = None if a["batch_size"] is None else _check_int(a["batch_size"], "batch_size", name, 1, 4096)
     for p in ("resume", "overwrite", "shipped_scores", "keep_degenerate", "progress"):
         _check_bool(a[p], p, name)
@@ -271,7 +292,8 @@ def _pareto(args: dict, style: str = "python"):
         device=dev.name if dev is not None else None, budgets=budgets, space=a["space"], dataset=a["dataset"],
         proxy=a["proxy"], evaluations=evaluations, seed=seed, out=out if out is not None else default_out,
         export_onnx=export_k, algorithm=a["algorithm"], pop_size=pop_size, resume=a["resume"],
-        overwrite=a["overwrite"], workers=workers, batch_size=batch_size, proxy_seed=proxy_seed,
+        overwrite=a["overwrite"], workers=workers, ray=ray, ray_timeout=ray_timeout, batch_size=batch_size,
+        proxy_seed=proxy_seed,
         shipped_scores=a["shipped_scores"], keep_degenerate=a["keep_degenerate"], archive=archive,
         objectives=tuple(objectives), command=a["command"], style=style,
     )

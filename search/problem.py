@@ -100,7 +100,9 @@ class SearchState:
                 self.columns.setdefault(c, []).append(ev.scores[c])
             self.origins.append(ev.origin)
             self.ms.append(ev.ms)
-            self.excluded.append(exclusion_reason(self.space, self.scorer.catalog.arch(index), ev.scores,
+            error = getattr(ev, "error", "")  # scoring failed (FailedEvaluation, --ray): never on a front
+            self.excluded.append(f"failed: {error}" if error else
+                                 exclusion_reason(self.space, self.scorer.catalog.arch(index), ev.scores,
                                                   self.scorer.columns,
                                                   self.keep_degenerate))
         self._score = None
@@ -113,7 +115,7 @@ class SearchState:
         out: dict[str, int] = {}
         for r in self.excluded:
             if r:
-                key = r.split(" (")[0]
+                key = "failed" if r.startswith("failed: ") else r.split(" (")[0]
                 out[key] = out.get(key, 0) + 1
         return out
 

@@ -47,6 +47,8 @@ class SearchConfig:
     pop_size: int = DEFAULT_POP
     resume: bool = False
     workers: int = 1
+    ray: str | None = None  # --ray ADDRESS / local[:N]: score on Ray (search/ray_backend.py) instead of processes
+    ray_timeout: float | None = None  # --ray-timeout: seconds per architecture (None: ray_backend.DEFAULT_TIMEOUT_S)
     batch_size: int | None = None  # None: default_batch_size(dataset)
     proxy_seed: int = 0
     shipped_scores: bool = True
@@ -363,6 +365,10 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     if config.archive:
         check_writable_file(archive_path, config.name("archive").rstrip("="))
     space, dataset, dev, algorithm, tables, setting, catalog = _resolve(config)
+    if config.ray:  # ray installed, the address reachable: checked before any work
+        from hwnas.search.ray_backend import check_ray
+
+        check_ray(config.ray, config.name("ray"))
     settings = config.settings() | {"device": dev.name if dev is not None else None, "space": space.name, "dataset": dataset,
                                     "proxy": "+".join(setting.proxies), "batch_size": setting.batch_size,
                                     "proxy_seed": setting.seed, "proxy_setting": setting.tag,
@@ -388,14 +394,17 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     with archive:
         archived_before = archive.count(space.name, dataset, setting)
         with ProxyScorer(space.name, dataset, setting, archive, workers=config.workers,
-                         use_shipped=config.shipped_scores, catalog=catalog) as scorer:
+                         use_shipped=config.shipped_scores, catalog=catalog, ray=config.ray,
+                         ray_timeout=config.ray_timeout) as scorer:
             state = SearchState(space, scorer, tables, list(config.budgets), members,
                                 keep_degenerate=config.keep_degenerate, reference_costs=info_tables)
             t1 = time.perf_counter()
             _search(config, algorithm, state, ArchProblem(state), progress, console, target)
             timings["search_s"] = time.perf_counter() - t1
             stats = dict(computed=scorer.computed, from_archive=scorer.reused, from_shipped_table=scorer.shipped_used,
-                         median_compute_ms=float(np.median(scorer.compute_ms)) if scorer.compute_ms else None)
+                         median_compute_ms=float(np.median(scorer.compute_ms)) if scorer.compute_ms else None,
+                         failed=scorer.failed)
+        stats["backend"] = scorer.backend()  # after the scorer closed: Ray's final retry / failure counts
     front_pos = state.front()
     front_df, evaluated_df = build_frames(state, front_pos, dataset)
     note = _evaluations_note(config, algorithm, state.n, n_classes, space.name)

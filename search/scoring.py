@@ -2,11 +2,13 @@
 
 `ProxyScorer.evaluate(indices)` returns the score columns of each architecture (its canonical
 representative is what gets scored), computing only what neither the archive nor the package's
-precomputed table holds, optionally across a process pool (one torch thread per worker), and
-archiving each result as soon as it is computed (one transaction per evaluation, so an
-interrupt loses at most the evaluations still running; scores looked up in the shipped table
-are archived in one transaction per batch). `objective(columns)` turns the columns of the
-evaluated architectures into one "larger is better" score: the column itself for a
+precomputed table holds, optionally across a process pool (one torch thread per worker) or as
+Ray tasks (``ray``: `hwnas.search.ray_backend`; a job that fails twice there comes back as a
+`FailedEvaluation`, never archived), and archiving each result as soon as it is computed (one
+transaction per evaluation, so an interrupt loses at most the evaluations still running;
+scores looked up in the shipped table are archived in one transaction per batch).
+`objective(columns)` turns the columns of the evaluated architectures into one "larger is
+better" score: the column itself for a
 single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) otherwise. The ranks are
 taken against a fixed reference population when there is one (`ProxyScorer.reference`: every
 class of the shipped table for the run's dataset and proxy setting), so an architecture's score
@@ -15,14 +17,24 @@ does not depend on what else a run evaluated; else against the run's evaluated s
 
 from __future__ import annotations
 
+import math
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from hwnas.errors import HwnasUsageError
 from hwnas.search.archive import Archive, Evaluated, ScoreSetting
+
+
+@dataclass(frozen=True)
+class FailedEvaluation(Evaluated):
+    """An architecture whose scoring failed (``--ray``: after a retry): NaN scores and the error.
+    Never archived, so a rerun tries it again; `SearchState` keeps it off the front."""
+
+    error: str = ""
 
 
 def _worker_init() -> None:
@@ -64,7 +76,8 @@ class ProxyScorer:
     `ScoreSetting` through an `Archive`."""
 
     def __init__(self, space: str, dataset: str, setting: ScoreSetting, archive: Archive,
-                 workers: int = 1, use_shipped: bool = True, catalog=None) -> None:
+                 workers: int = 1, use_shipped: bool = True, catalog=None, ray: "str | None" = None,
+                 ray_timeout: "float | None" = None) -> None:
         from hwnas.eval import outputs_of
         from hwnas.search.catalog import ArchCatalog
         from hwnas.spaces import get_space
@@ -93,6 +106,11 @@ class ProxyScorer:
         if len(self.columns) > 1:
             self.reference = reference_population(self.space.name, self.dataset, setting)
         self._pool: ProcessPoolExecutor | None = None
+        self.ray = ray  # --ray ADDRESS / local: jobs run as Ray tasks (search/ray_backend.py), started lazily
+        self.ray_timeout = ray_timeout
+        self._ray = None
+        self._ray_info: dict | None = None  # the backend's record, kept when it closes
+        self.failed = 0
         self.computed = 0
         self.reused = 0
         self.shipped_used = 0
@@ -102,6 +120,19 @@ class ProxyScorer:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self._ray is not None:
+            self._ray_info = self._ray.info()
+            self._ray.close()
+            self._ray = None
+
+    def backend(self) -> dict:
+        """What scored the computed architectures (run.json's ``scoring.backend``)."""
+        if self.ray:
+            if self._ray is not None:
+                return self._ray.info()
+            return self._ray_info or {"kind": "ray", "address": self.ray,
+                                      "note": "not started: nothing was scored live"}
+        return {"kind": "processes", "workers": self.workers} if self.workers > 1 else {"kind": "serial"}
 
     def __enter__(self) -> "ProxyScorer":
         return self
@@ -141,8 +172,12 @@ class ProxyScorer:
                 self.archive.store(self.space.name, self.dataset, self.setting, shipped)
             self.shipped_used += len(shipped)
             new.update(shipped)
-        for index, scores, ms in self._compute(list(todo.values())):
+        for index, scores, ms, error in self._compute(list(todo.values())):
             k = self.key(index)
+            if error:  # not archived (a rerun tries it again): NaN scores, kept off the front
+                new[k] = FailedEvaluation(index, {c: math.nan for c in self.columns}, ms, "failed", error)
+                self.failed += 1
+                continue
             ev = Evaluated(index, scores, ms, "computed")
             # archived as soon as it is computed (one transaction each): an interrupt loses at most
             # the evaluations still running
@@ -153,16 +188,24 @@ class ProxyScorer:
         found.update(new)
         return [found[k] for k in keys]
 
-    def _compute(self, indices: list[int]) -> Iterator[tuple[int, dict[str, float], float]]:
-        """Scores of ``indices``, yielded as each completes (in completion order with a pool)."""
+    def _compute(self, indices: list[int]) -> Iterator[tuple[int, dict[str, float], float, str]]:
+        """(id, scores, ms, error) of ``indices``, yielded as each completes (in completion order
+        with a pool or Ray); error is "" except for a job that failed twice on Ray."""
         if not indices:
             return
         s = self.setting
         jobs = [(i, self.catalog.ref(i), s.proxies, self.dataset, s.seed, s.batch_size, self.space.name, s.device)
                 for i in indices]
+        if self.ray and not set(s.proxies) <= STATIC_PROXIES:
+            if self._ray is None:
+                from hwnas.search.ray_backend import DEFAULT_TIMEOUT_S, RayBackend
+
+                self._ray = RayBackend(self.ray, DEFAULT_TIMEOUT_S if self.ray_timeout is None else self.ray_timeout)
+            yield from self._ray.run(jobs, _score_one)
+            return
         if self.workers == 1 or len(jobs) == 1 or set(s.proxies) <= STATIC_PROXIES:
             for j in jobs:
-                yield _score_one(j)
+                yield (*_score_one(j), "")
             return
         if self._pool is None:
             import multiprocessing as mp
@@ -172,7 +215,7 @@ class ProxyScorer:
         futures = [self._pool.submit(_score_one, j) for j in jobs]
         try:
             for fut in as_completed(futures):
-                yield fut.result()
+                yield (*fut.result(), "")
         finally:
             for fut in futures:
                 fut.cancel()

@@ -42,6 +42,13 @@ import click
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out (else refused).")
 @click.option("--workers", default=1, show_default=True, type=int,
               help="Processes scoring architectures that are neither archived nor precomputed.")
+@click.option("--ray", "ray", default=None, metavar="ADDRESS",
+              help="Score them as Ray tasks instead: local (a Ray instance on this machine; local:N with N CPUs), "
+                   "or a cluster's HOST:PORT / ray://HOST:PORT / auto. Needs pip install 'hwnas[ray]'; "
+                   "see docs/distributed.md.")
+@click.option("--ray-timeout", "ray_timeout", default=600.0, show_default=True, type=float, metavar="SECONDS",
+              help="With --ray: an architecture still running after this long is cancelled and retried once, "
+                   "then recorded as failed.")
 @click.option("--batch-size", default=None, type=int,
               help="Probe batch size of the proxy [default: the batch size of the package's precomputed "
                    "scores for the dataset (CIFAR-100, ImageNet16-120: 64; CIFAR-10: 16), else 64].")
@@ -55,7 +62,8 @@ import click
 def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, ...], flops: tuple[str, ...],
                params: tuple[str, ...], space: str, dataset: str | None,
                proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
-               pop_size: int, resume: bool, overwrite: bool, workers: int, batch_size: int | None, proxy_seed: int,
+               pop_size: int, resume: bool, overwrite: bool, workers: int, ray: str | None, ray_timeout: float,
+               batch_size: int | None, proxy_seed: int,
                no_shipped_scores: bool, keep_degenerate: bool, archive: str | None, quiet: bool) -> None:
     """Search the space for the networks with the best proxy score per unit of hardware cost.
 
@@ -91,7 +99,8 @@ def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, 
                           energy_mj=None, latency_ms=None, flops=flops, params=params,
                           space=space, dataset=dataset, proxy=proxy, evaluations=evaluations, seed=seed,
                           out=out_dir, export_onnx=export_onnx, algorithm=algorithm, pop_size=pop_size,
-                          resume=resume, overwrite=overwrite, workers=workers, batch_size=batch_size,
+                          resume=resume, overwrite=overwrite, workers=workers, ray=ray, ray_timeout=ray_timeout,
+                          batch_size=batch_size,
                           proxy_seed=proxy_seed, shipped_scores=not no_shipped_scores,
                           keep_degenerate=keep_degenerate, archive=archive, objectives=(), progress=not quiet,
                           command=shlex.join(["hwnas", *sys.argv[1:]]), console=console), style="cli")
