@@ -552,6 +552,8 @@ class _Progress:
         self.progress.update(self.task, total=n)
 
     def update(self, state) -> None:
+        if self.progress.disable:  # the status line computes the front: not when nobody sees it
+            return
         feasible = int(state.feasible(state.order).sum())
         self.progress.update(self.task, completed=state.n,
                              status=f"feasible {feasible}  front {state.front().size}  "
