@@ -41,7 +41,7 @@ DISCONNECTED = ("none",) * 6
 ALL = (
     "az_complexity", "az_expressivity", "az_nas", "az_progressivity", "az_trainability", "fisher",
     "flops", "grad_norm", "grasp", "jacob_cov", "naswot", "params", "snip", "synflow", "xi_gsnr",
-    "zen", "zico",
+    "vkdnw", "vkdnw_dim", "vkdnw_single", "zen", "zico",
 )
 
 
