@@ -106,16 +106,7 @@ def graph_with_shapes(model) -> OnnxGraph:
     ``onnx.shape_inference`` cannot follow, so every op after the first shuffle of a network gets
     no shapes (and no MACs, FLOPs or bytes) -- 7.9 M instead of 53 M MACs for a CIFAR-100 FBNet
     network. With ``data_prop=True`` the shapes are known throughout."""
-    import onnx
-
-    from hwnas.predictors.onnx_graph import _load
-
-    proto = _load(model)
-    try:
-        proto = onnx.shape_inference.infer_shapes(proto, data_prop=True)
-    except Exception:  # noqa: BLE001 -- graph_from_onnx infers what it can
-        pass
-    return graph_from_onnx(proto)
+    return graph_from_onnx(model)  # which infers shapes with data propagation
 
 
 def network_graph(space: str, arch, dataset: str, opset: int = 17) -> OnnxGraph:
