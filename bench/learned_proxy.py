@@ -18,13 +18,10 @@ Needs the ground truth (``nb201/accuracy.csv`` of the data folder).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _report import emit
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 LABELS = (78, 156, 469, 1563)
@@ -123,15 +120,7 @@ def main() -> None:
                 ok = r["tau"] >= TARGET_1563.get(ds, 1.0)
                 verdict.append(f"{ds} {m} 1,563 labels: tau {r['tau']:.3f} (target {TARGET_1563.get(ds)}: "
                                f"{'met' if ok else 'not met'})")
-    text = "\n".join(lines) + "\n\n" + "\n".join(f"- {v}" for v in verdict)
-    print(text)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"command": "python " + " ".join(sys.argv), "rows": rows, "verdict": verdict},
-                                  indent=1))
-        os.replace(tmp, out)
+    emit(lines, verdict, rows, args.out)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,8 @@ the same ``--cache`` file first (see docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
-from pathlib import Path
+
+from _report import emit
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 # Kendall tau of xi-GSNR over all 15,625 NB201 architectures as published (paper 002, Table 2).
@@ -104,15 +102,7 @@ def main() -> None:
         if "xi_gsnr" in rows:
             verdict.append(f"{d}: xi_gsnr tau {rows['xi_gsnr'][d]['kendall_tau']:.3f} "
                            f"(paper, all 15,625: {XI_GSNR_PAPER.get(d, float('nan')):.3f})")
-    text = "\n".join(lines) + "\n\n" + "\n".join(f"- {v}" for v in verdict)
-    print(text)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"command": "python " + " ".join(sys.argv), "rows": rows, "verdict": verdict},
-                                  indent=1))
-        os.replace(tmp, out)
+    emit(lines, verdict, rows, args.out)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,12 @@ first filled from bench/results/scores_s64_cifar10.csv when it holds no AZ-NAS s
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
+from _report import emit
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 NAMES = ["az_nas", "vkdnw", "vkdnw_dim", "jacob_cov", "flops"]
@@ -129,15 +128,7 @@ def main() -> None:
                        f"({'beats' if b['top_kendall_tau'] > a['top_kendall_tau'] else 'does not beat'}); "
                        f"median ms/arch vkdnw {table['vkdnw'][d]['median_ms_per_arch']:,.0f}, "
                        f"az_nas {a['median_ms_per_arch']:,.0f}")
-    text = "\n".join(lines) + "\n\n" + "\n".join(f"- {v}" for v in verdict)
-    print(text)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(json.dumps({"command": "python " + " ".join(sys.argv), "rows": table, "verdict": verdict},
-                                  indent=1))
-        os.replace(tmp, out)
+    emit(lines, verdict, table, args.out)
 
 
 if __name__ == "__main__":
