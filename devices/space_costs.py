@@ -239,8 +239,6 @@ def fbnet_additive_model(device: str, metric: str = "latency") -> AdditiveModel:
 
 
 def _mbv2_table(dev, metric: str, dataset: str, catalog) -> RunCostTable:
-    try:
-        from hwnas.devices import tfnas
-    except ImportError:  # pragma: no cover - the module ships with the package
-        raise HwnasUsageError("MobileNetV2 costs need hwnas.devices.tfnas") from None
+    from hwnas.devices import tfnas
+
     return tfnas.run_cost_table(dev, metric, dataset, catalog)
