@@ -101,3 +101,54 @@ def test_cached_cost_equals_direct_count_in_every_edge_position():
             arch = SPACE.from_genotype(genotype[shift:] + genotype[:shift])
             direct = model_cost(SPACE.build(arch, "cifar100"), (3, 32, 32))
             assert SPACE.cost(arch, "cifar100") == direct
+
+
+def test_nb201_live_macs_from_structure_equal_the_counting_pass():
+    """`TinyNetwork.counted_flops` (AZ-NAS complexity without running the network) gives what
+    the forward + backward liveness pass counts, on every cell pattern that decides liveness:
+    all 2^6 none / conv3x3 patterns, plus skip / pool / conv1x1 mixes, at reduced size."""
+    import itertools
+
+    import numpy as np
+
+    from hwnas.init import init_kaiming_normal
+    from hwnas.spaces.nb201_ops import TinyNetwork
+
+    rng = np.random.default_rng(0)
+    ops_names = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+    cells = [tuple("nor_conv_3x3" if b else "none" for b in bits) for bits in itertools.product((0, 1), repeat=6)]
+    cells += [tuple(ops_names[i] for i in rng.integers(0, 5, 6)) for _ in range(40)]
+    dead = 0
+    for ops in cells:
+        net = TinyNetwork(ops, num_classes=7, channels=4, cells_per_stage=2)
+        init_kaiming_normal(net, 0)
+        for shape in ((3, 8, 8), (3, 6, 6)):
+            counted = count_flops(net, shape, convention="conv_linear", live_only=True)
+            assert net.counted_flops(shape, "conv_linear", True) == counted, (ops, shape)
+        dead += counted == 4 * 4 * 7 + 7  # classifier only: the cell output ignores its input
+    assert 0 < dead < len(cells)
+    # other conventions, and BatchNorm layers off their initial state, fall back to counting
+    assert net.counted_flops((3, 8, 8), "nb201", False) is None
+    assert net.counted_flops((3, 8, 8), "conv_linear", False) is None
+    with torch.no_grad():
+        net.lastact[0].bias.fill_(0.1)
+    assert net.counted_flops((3, 8, 8), "conv_linear", True) is None
+
+
+def test_nb201_live_macs_equal_the_shipped_complexity_column():
+    """The full-size networks: the structural count equals the az_complexity column of the
+    shipped class table (computed by the counting pass) on sampled classes of each dataset."""
+    import numpy as np
+
+    from hwnas.proxies.table import shipped_scores, table_batch_size
+
+    for dataset in ("cifar10", "cifar100", "imagenet16-120"):
+        batch = table_batch_size(dataset)
+        table = shipped_scores("nb201", dataset, ("az_nas",), 0, batch) if batch else None
+        if table is None:
+            pytest.skip("no shipped score table")
+        spec = SPACE.dataset(dataset)
+        reps = sorted(table)
+        for rep in [186, *np.random.default_rng(1).choice(reps, 25, replace=False)]:
+            net = SPACE.build(SPACE.parse(str(int(rep))), spec.name)
+            assert net.counted_flops(spec.input_shape, "conv_linear", True) == table[int(rep)]["az_complexity"]

@@ -473,3 +473,27 @@ def test_rank_ties_and_nan_are_handled_deterministically():
         nonlinear_rank_aggregate({"a": [1, 2], "b": [1, 2, 3]})
     with pytest.raises(KeyError):
         linear_rank_aggregate({"a": [1, 2]}, names=["b"])
+
+
+def test_block_sigmas_equal_the_retained_graph_computation_bit_for_bit():
+    """The shared pass runs the block backward passes last block first, freeing the graph; the
+    sigmas are exactly those of the forward-order computation that keeps the graph."""
+    from hwnas.init import generator
+    from hwnas.proxies.passes import block_spectral_norm, rademacher, run_main_pass
+    from hwnas.proxies.probe import make_batch
+
+    for ops in (CONNECTED, ("nor_conv_3x3", "skip_connect", "none", "avg_pool_3x3", "nor_conv_1x1", "skip_connect")):
+        net = tiny_nb201(ops)
+        init_kaiming_normal(net, 3)
+        data = make_batch(SHAPE, 16, CLASSES, 3)
+        got = run_main_pass(net, data, ["features", "block_grads"], seed=3).block_sigmas
+        feats = []
+        hooks = [b.register_forward_hook(lambda m, i, o: feats.append(o)) for b in [net.stem, *net.cells]]
+        net.train()
+        net(data.inputs.clone().requires_grad_(True))
+        for h in hooks:
+            h.remove()
+        g = generator(3, "az_nas", "rademacher")
+        expected = [block_spectral_norm(feats[i - 1], feats[i], rademacher(feats[i].shape, g))
+                    for i in range(1, len(feats))]
+        assert got == expected

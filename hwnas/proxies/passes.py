@@ -82,18 +82,23 @@ def rademacher(shape: Sequence[int], g: torch.Generator) -> torch.Tensor:
     return torch.randint(0, 2, tuple(shape), generator=g, dtype=torch.float32).mul_(2.0).sub_(1.0)
 
 
-def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor) -> float:
+def block_spectral_norm(f_in: torch.Tensor, f_out: torch.Tensor, v: torch.Tensor, retain_graph: bool = True) -> float:
     """AZ-NAS Eq. 8-10: sigma_l, the largest singular value of A_l^T = 1/n sum_p g_in(p) v(p)^T,
     where v is a Rademacher output gradient and g_in its backpropagation to the block input
     (n = batch x output positions). Inputs larger than the output (reduction blocks) are
     folded space-to-depth first. A block whose output does not depend on its input gets 0; an
     exact identity block (input gradient == output gradient) gets +inf, so that its
-    trainability is -inf as in the official AZ-NAS code (see `hwnas.proxies.az_nas`)."""
+    trainability is -inf as in the official AZ-NAS code (see `hwnas.proxies.az_nas`).
+    ``retain_graph=False`` frees the block's part of the graph as the backward pass runs
+    (`run_main_pass` does so, last block first)."""
     g_in = None
     if f_out.requires_grad and f_in.requires_grad:
-        (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=v, retain_graph=True, allow_unused=True)
-    if g_in is None:
-        g_in = torch.zeros_like(f_in)
+        (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=v, retain_graph=retain_graph, allow_unused=True)
+    return spectral_norm_of_block_grads(g_in if g_in is not None else torch.zeros_like(f_in), v)
+
+
+def spectral_norm_of_block_grads(g_in: torch.Tensor, v: torch.Tensor) -> float:
+    """sigma_l of `block_spectral_norm` from the input gradient ``g_in`` of output gradient ``v``."""
     if g_in.shape == v.shape and torch.equal(g_in, v):
         return math.inf
     g_out4 = as_nchw(v)
@@ -225,17 +230,23 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                 fan_in = math.prod(module.weight.shape[1:])
                 result.fisher_per_layer.append(float(0.5 * per_channel.double().pow(2).mean(0).sum()) * fan_in)
             layer_outputs.clear()
-        if "block_grads" in wanted:
-            g = generator(seed, "az_nas", "rademacher")
-            for i in range(1, len(feats)):
-                v = rademacher(feats[i].shape, g)
-                result.block_sigmas.append(block_spectral_norm(feats[i - 1], feats[i], v))
         if "input_jacobian" in wanted:
             (jac,) = torch.autograd.grad(logits, x, grad_outputs=torch.ones_like(logits),
-                                         retain_graph=False, allow_unused=True)
+                                         retain_graph="block_grads" in wanted, allow_unused=True)
             if jac is None:
                 jac = torch.zeros_like(x)
             result.input_jacobian = jac.detach().reshape(jac.shape[0], -1)
+        if "block_grads" in wanted:
+            # Output gradients drawn in block order; the backward passes run last block first,
+            # each freeing its block's graph as it goes (a retained graph cost 1.5-1.8x a
+            # backward pass in page faults). Block l's pass runs only the nodes between block
+            # l-1's output and its own (a node both before and after block l-1's output would be
+            # a cycle), so the blocks before it are still intact when their turn comes.
+            g = generator(seed, "az_nas", "rademacher")
+            vs = [rademacher(feats[i].shape, g) for i in range(1, len(feats))]
+            sigmas = [block_spectral_norm(feats[i - 1], feats[i], vs[i - 1], retain_graph=False)
+                      for i in range(len(feats) - 1, 0, -1)]
+            result.block_sigmas = sigmas[::-1]
     return result
 
 
@@ -331,9 +342,12 @@ class ScoringContext:
         if key not in self._flops:
             from hwnas.counting import count_flops
 
-            with preserved_state(self.model):
-                self._flops[key] = count_flops(self.model, self.input_shape, convention=convention,
-                                               live_only=live_only)
+            counted = getattr(self.model, "counted_flops", None)  # a network that knows its count
+            value = counted(self.input_shape, convention, live_only) if callable(counted) else None
+            if value is None:
+                with preserved_state(self.model):
+                    value = count_flops(self.model, self.input_shape, convention=convention, live_only=live_only)
+            self._flops[key] = int(value)
         return self._flops[key]
 
     def evaluate(self, proxy: "Proxy") -> dict[str, float]:

@@ -10,6 +10,7 @@ from hwnas.errors import HwnasUsageError
 from hwnas.proxies.base import get_proxy
 from hwnas.proxies.probe import ProxyInput
 from hwnas.init import init_kaiming_normal
+from hwnas.proxies.memory import keep_freed_memory
 from hwnas.proxies.passes import ScoringContext
 
 INITS = ("kaiming_normal", "none")
@@ -34,7 +35,9 @@ def score_all(
     num_classes, seed)``. Proxies reading the shared pass (naswot, grad_norm, snip, fisher,
     jacob_cov, AZ-NAS) get ONE forward pass plus the backward passes any of them needs; the
     others run their own pass. Every pass leaves the model as it found it, so the result does
-    not depend on the order of ``names``. ``device`` other than "cpu": the network is built and
+    not depend on the order of ``names``. The first call in a process applies
+    `hwnas.proxies.memory.keep_freed_memory` (an allocator setting; values are unchanged).
+    ``device`` other than "cpu": the network is built and
     initialised on the CPU, then it and the probe batch move there.
 
     Returns {score name: value}, in the order of ``names``; ``az_nas`` contributes its four
@@ -44,6 +47,7 @@ def score_all(
     per-architecture seeding pass a seed derived from (seed, architecture), e.g.
     `hwnas.init.arch_seed`.
     """
+    keep_freed_memory()  # once per process: reuse freed activation memory (hwnas.proxies.memory)
     if init not in INITS:
         raise HwnasUsageError(f"unknown init {init!r}; use one of {', '.join(INITS)}")
     proxies = []

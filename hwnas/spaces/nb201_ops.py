@@ -133,6 +133,23 @@ class TinyNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
+    def counted_flops(self, input_shape: "tuple[int, ...]", convention: str, live_only: bool) -> int | None:
+        """`hwnas.counting.count_flops` of this network for convention ``"conv_linear"`` with
+        ``live_only``, from its structure instead of a forward and backward pass (AZ-NAS's
+        complexity); None for anything else, and whenever a BatchNorm layer is not in its
+        freshly initialised state (bias 0, running mean 0: a zero input then stays zero, which
+        the rule relies on). See `live_conv_linear_macs`."""
+        if convention != "conv_linear" or not live_only:
+            return None
+        norms = [m for m in self.modules() if isinstance(m, nn.BatchNorm2d)]
+        for bn in norms:
+            if not bn.track_running_stats or bn.running_mean is None:
+                return None
+            if bool(bn.running_mean.any()) or (bn.bias is not None and bool(bn.bias.any())) \
+                    or (bn.weight is not None and not bool(bn.weight.all())):
+                return None
+        return live_conv_linear_macs(self, input_shape)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         for cell in self.cells:
@@ -140,3 +157,73 @@ class TinyNetwork(nn.Module):
         x = self.lastact(x)
         x = self.global_pooling(x).flatten(1)
         return self.classifier(x)
+
+
+def _conv_macs(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int, int]:
+    """(multiply-accumulates per sample, output height, output width) of ``conv`` on an h x w input."""
+    (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    per_pos = kh * kw * conv.in_channels * conv.out_channels // conv.groups
+    return per_pos * ho * wo + (conv.out_channels * ho * wo if conv.bias is not None else 0), ho, wo
+
+
+def _pooled(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a square pooling window (ceil_mode off) over ``size`` positions."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _cell_liveness(cell: InferCell) -> tuple[bool, list[bool]]:
+    """(whether the cell output depends on its input, per node 1..3 whether it receives a gradient
+    from the output). A node is non-zero when a path of non-`none` edges reaches it from the input;
+    a gradient crosses a `none` edge never, a convolution edge (ReLU first) only from a non-zero
+    node, a skip or pooling edge always."""
+    nonzero = [True, False, False, False]
+    for e, (dst, src) in enumerate(EDGES):
+        if not isinstance(cell.edges[e], Zero) and nonzero[src]:
+            nonzero[dst] = True
+    grad = [False, False, False, True]
+    for node in (2, 1, 0):
+        for e, (dst, src) in enumerate(EDGES):
+            op = cell.edges[e]
+            if src != node or not grad[dst] or isinstance(op, Zero):
+                continue
+            if not isinstance(op, ReLUConvBN) or nonzero[src]:
+                grad[node] = True
+    return nonzero[3], grad
+
+
+def live_conv_linear_macs(net: TinyNetwork, input_shape: "tuple[int, ...]") -> int:
+    """Conv + linear multiply-accumulates per sample (linear bias included) of the layers of ``net``
+    whose output gets a gradient from its logits -- `hwnas.counting.count_flops(net, input_shape,
+    "conv_linear", live_only=True)` without running the network, for BatchNorm layers in their
+    initial state (eval mode: a zero input stays zero). If some cell's output does not depend on
+    its input, everything before the classifier computes a constant zero and the final
+    BatchNorm + ReLU pass no gradient: the classifier alone is live. Otherwise every stem,
+    reduction-block and classifier layer is live, and a convolution edge of a cell is live when
+    its destination node receives a gradient (`_cell_liveness`)."""
+    h, w = (int(v) for v in input_shape[-2:])
+    fc = net.classifier
+    classifier = fc.in_features * fc.out_features + (fc.out_features if fc.bias is not None else 0)
+    total = 0
+    for module in net.stem:
+        if isinstance(module, nn.Conv2d):
+            macs, h, w = _conv_macs(module, h, w)
+            total += macs
+    for cell in net.cells:
+        if isinstance(cell, ResNetBasicBlock):
+            macs_a, ho, wo = _conv_macs(cell.conv_a[1], h, w)
+            macs_b, _, _ = _conv_macs(cell.conv_b[1], ho, wo)
+            pool = cell.downsample[0]  # the shortcut's 1x1 conv runs on the pooled input
+            hp, wp = (_pooled(v, pool.kernel_size, pool.stride, pool.padding) for v in (h, w))
+            macs_d, _, _ = _conv_macs(cell.downsample[1], hp, wp)
+            total += macs_a + macs_b + macs_d
+            h, w = ho, wo
+            continue
+        connected, grad = _cell_liveness(cell)
+        if not connected:
+            return classifier
+        for e, (dst, _) in enumerate(EDGES):
+            op = cell.edges[e]
+            if isinstance(op, ReLUConvBN) and grad[dst]:
+                total += _conv_macs(op[1], h, w)[0]
+    return total + classifier
