@@ -55,9 +55,24 @@ def spaces_cmd() -> None:
 
 
 @cli.group("proxies", invoke_without_command=True)
+@click.option("--time", "measure", is_flag=True,
+              help="Measure each proxy's ms per network on this machine instead of showing the shipped figure.")
+@click.option("--archs", default=3, show_default=True, type=click.IntRange(1, 200),
+              help="With --time: networks timed per proxy (median).")
+@click.option("--dataset", default="cifar100", show_default=True, help="With --time: NB201 dataset.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096),
+              help="With --time: probe batch size.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 512),
+              help="With --time: torch threads.")
+@click.option("--proxies", "only", default=None,
+              help="With --time: comma-separated proxies to time (default: all).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="With --time: also write the measurement as JSON (atomically).")
 @click.pass_context
-def proxies_cmd(ctx: click.Context) -> None:
-    """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch).
+def proxies_cmd(ctx: click.Context, measure: bool, archs: int, dataset: str, batch_size: int, threads: int,
+                only: str | None, out: str | None) -> None:
+    """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch)
+    and what each costs per NB201 network (ms/arch, the shipped measurement; --time measures here).
 
     `hwnas proxies fit` makes a learned proxy from your labelled networks."""
     if ctx.invoked_subcommand is not None:
@@ -65,13 +80,55 @@ def proxies_cmd(ctx: click.Context) -> None:
     from rich.table import Table
 
     from hwnas.proxies import PROXIES, get_proxy
+    from hwnas.proxies.timing import setting_text, shipped_proxy_ms, time_proxies
 
-    table = Table(title="zero-cost proxies (larger score = predicted better)")
-    for column in ("name", "cost", "description"):
-        table.add_column(column)
-    for name in PROXIES.names():
+    names = PROXIES.names()
+    if (out or only) and not measure:
+        raise HwnasUsageError(f"{'--out' if out else '--proxies'} goes with --time (it measures); add --time")
+    if measure:
+        from hwnas.spaces import get_space
+
+        if only:
+            try:
+                names = list(dict.fromkeys(get_proxy(n.strip()).name for n in only.split(",") if n.strip()))
+            except (KeyError, ValueError) as exc:
+                raise HwnasUsageError(f"--proxies: {exc}") from None
+
+        try:
+            dataset = get_space("nb201").dataset(dataset).name
+        except (KeyError, ValueError) as exc:
+            raise HwnasUsageError(f"--dataset: {exc}") from None
+        if out:
+            from pathlib import Path
+
+            from hwnas.search.run import check_writable_file
+
+            check_writable_file(Path(out), "--out")
+        from hwnas.progress import progress_bar
+
+        with progress_bar(True) as bar:
+            task = bar.add_task("timing proxies", total=len(names), status="")
+            record = time_proxies(names, dataset, batch_size, archs, threads,
+                                  on_done=lambda n, ms: bar.update(task, advance=1, status=f"{n} {ms:,.0f} ms"))
+        names = [n for n in PROXIES.names() if n in record["ms_per_arch"]]
+        if out:
+            import json
+            from pathlib import Path
+
+            from hwnas.storage import atomic_write
+
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(out, lambda fh: fh.write((json.dumps(record, indent=1) + "\n").encode()))
+    else:
+        record = shipped_proxy_ms()
+    ms = record["ms_per_arch"] if record else {}
+    table = Table(title="zero-cost proxies (larger score = predicted better)",
+                  caption=setting_text(record) if record else "no shipped ms/arch measurement")
+    for column in ("name", "cost", "ms/arch", "description"):
+        table.add_column(column, justify="right" if column == "ms/arch" else "left")
+    for name in names:
         proxy = get_proxy(name)
-        table.add_row(name, proxy.cost, proxy.description)
+        table.add_row(name, proxy.cost, f"{ms[name]:,.0f}" if name in ms else "-", proxy.description)
     _console().print(table)
 
 

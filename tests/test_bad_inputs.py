@@ -199,6 +199,15 @@ for cid, extra in [
 ]:
     case(f"eval-{cid}", [*_EV, *extra])
 case("eval-inputs-corrupt", [*_EV, "--inputs", "junk.npz"], _file("junk.npz", _BINARY))
+
+# --- proxies --time ----------------------------------------------------------------------------------
+for cid, extra in [
+    ("out-without-time", ["--out", "ms.json"]), ("proxies-without-time", ["--proxies", "az_nas"]),
+    ("unknown-proxy", ["--time", "--proxies", "nope"]), ("dataset", ["--time", "--dataset", "mnist"]),
+    ("archs-zero", ["--time", "--archs", "0"]), ("batch-zero", ["--time", "--batch-size", "0"]),
+    ("out-folder", ["--time", "--out", "adir"]),
+]:
+    case(f"proxies-{cid}", ["proxies", *extra], _folder("adir") if cid == "out-folder" else None)
 case("eval-cache-proc", ["eval", "proxies", "--cache", "/proc/hwnas-c.sqlite", "--sample", "3"])
 case("eval-cache-etc-file", ["eval", "proxies", "--cache", "/etc/hostname/x", "--sample", "3"])
 case("eval-cache-under-file", ["eval", "proxies", "--cache", "afile/c.sqlite", "--sample", "3"], _file("afile"))

@@ -34,6 +34,32 @@ def test_proxies_lists_every_registered_proxy(capsys):
     assert all(name in out for name in PROXIES.names()) and "multi-batch" in out
 
 
+def test_shipped_proxy_timing_covers_every_proxy():
+    """`hwnas proxies` shows ms/arch for every registered proxy: a new proxy needs a new
+    measurement (`hwnas proxies --time --archs 5 --out hwnas/_data/proxy_ms.json`)."""
+    from hwnas.proxies import PROXIES
+    from hwnas.proxies.timing import shipped_proxy_ms
+
+    record = shipped_proxy_ms()
+    assert record is not None and set(record["ms_per_arch"]) == set(PROXIES.names())
+    assert all(v > 0 for v in record["ms_per_arch"].values())
+    assert record["setting"]["batch_size"] == 64 and record["setting"]["dataset"] == "cifar100"
+
+
+def test_proxies_time_measures_here_and_writes_json(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "sub" / "ms.json"
+    assert main(["proxies", "--time", "--archs", "1", "--proxies", "params,synflow", "--batch-size", "8",
+                 "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert set(record["ms_per_arch"]) == {"params", "synflow"} and record["setting"]["batch_size"] == 8
+    # synflow runs a forward and backward pass, params only counts: it cannot be cheaper
+    assert record["ms_per_arch"]["synflow"] > record["ms_per_arch"]["params"] > 0
+    shown = capsys.readouterr().out
+    assert "synflow" in shown and "naswot" not in shown and "batch 8" in shown
+
+
 def test_export_writes_a_verified_file(tmp_path):
     path = tmp_path / "net.onnx"
     out = run("export", "--space", "nb201", "--arch", "6111", "--dataset", "cifar100", "-o", str(path))
