@@ -24,12 +24,12 @@ median proxy / floor ratio over networks and the ratio of medians; prints a JSON
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import numpy as np
+from _report import emit_record
 
 
 def _floor_ms(model, x, channels_last: bool) -> float:
@@ -178,13 +178,7 @@ def main() -> None:
     }
     if parts:
         record["breakdown_ms_median"] = {k: round(float(np.median(v)), 1) for k, v in parts.items()}
-    text = json.dumps(record, indent=2)
-    print(text)
-    if args.out:
-        from pathlib import Path
-
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit_record(record, args.out)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ is not timed. Prints a JSON record; --out writes it too.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+from _report import emit_record
 
 
 def _time_archs(args: tuple[list[int], str, int, int]) -> list[float]:
@@ -75,11 +74,7 @@ def main() -> None:
         # includes process start-up and each process's warm-up call when workers > 1
         "wall_ms_per_arch": round(wall * 1000.0 / len(indices), 1),
     }
-    text = json.dumps(record, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit_record(record, args.out)
 
 
 if __name__ == "__main__":
