@@ -228,3 +228,64 @@ def test_fbnet_block_table_rows_train_kernels_without_overhead(tmp_path):
     pred = get_predictor("kernel", n_estimators=5).fit_graphs([], [], block_graphs=graphs, block_targets=y)
     assert pred.overhead == 0.0
     assert np.allclose(pred.predict_graphs(graphs), y, rtol=0.05)
+
+
+def _fbnet_test_archs():
+    from hwnas.spaces import get_space
+
+    sp = get_space("fbnet")
+    # every op at some layer: identity skips (layer 8), skip projections (layers 1 and 17, stride 2 at
+    # 17), grouped blocks with a channel shuffle (ops 1, 5); plus two random networks
+    return [sp.from_genotype([i % 9 for i in range(22)]), *sp.sample(np.random.default_rng(5), 2)]
+
+
+@pytest.fixture(scope="module")
+def fbnet_parts_cache(tmp_path_factory):
+    """One graph cache for the FBNet builder tests (each part is exported once)."""
+    pytest.importorskip("hwnas.spaces.fbnet")
+    return tmp_path_factory.mktemp("fbnet-graphs")
+
+
+def test_fbnet_graphs_composed_from_parts_equal_the_exported_network(fbnet_parts_cache):
+    """The fast builder gives the graph of exporting the whole network (op types, features, edges,
+    node names) and so the same kernels."""
+    from hwnas.predictors.graphs import graph_path
+    from hwnas.predictors.kernel_blocks import fbnet_network_graph, network_graph
+
+    tmp_path = fbnet_parts_cache
+    for arch in _fbnet_test_archs():
+        fast = fbnet_network_graph(arch.genotype, "cifar100", cache_dir=tmp_path)
+        slow = network_graph("fbnet", arch, "cifar100")
+        assert fast.differing_fields(slow) == [], arch.genotype
+        a, b = split_kernels(fast), split_kernels(slow)
+        assert np.array_equal(a.types, b.types) and np.array_equal(a.features, b.features)
+        assert np.array_equal(a.node_kernel, b.node_kernel)
+        assert graph_path("fbnet", arch, "cifar100", tmp_path).is_file()
+    # shapes survive the channel shuffles: every conv has MACs
+    convs = fast.op_types == "Conv"
+    assert convs.sum() > 22 and np.all(fast.feature("macs")[convs] > 0)
+
+
+def test_fbnet_composed_graphs_are_cached_where_graph_predictors_read_them(fbnet_parts_cache, monkeypatch):
+    from hwnas.predictors.kernel_blocks import fbnet_network_graphs
+    from hwnas.predictors.onnx_graph import GRAPH_VERSION
+
+    archs = _fbnet_test_archs()
+    graphs = fbnet_network_graphs([a.genotype for a in archs], "cifar100", cache_dir=fbnet_parts_cache)
+    pred = get_predictor("kernel", space="fbnet", dataset="cifar100")
+    pred.cache_dir = fbnet_parts_cache
+    again = pred.graphs(archs)  # read from the graph cache, not exported again
+    assert all(not g.differing_fields(h) for g, h in zip(graphs, again))
+    parts = fbnet_parts_cache / f"v{GRAPH_VERSION}" / "fbnet-parts" / "cifar100" / "opset17"
+    assert len(list(parts.glob("*.onnx"))) >= 30
+    # a new process composes from the parts on disk: no export, same graph
+    import hwnas.export
+    from hwnas.predictors.kernel_blocks import _part_onnx, fbnet_network_graph
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("a cached part was exported again")
+
+    monkeypatch.setattr(hwnas.export, "export_onnx", no_export)
+    _part_onnx.cache_clear()
+    fresh = fbnet_network_graph(archs[1].genotype, "cifar100", fbnet_parts_cache, use_cache=False)
+    assert not fresh.differing_fields(graphs[1])
