@@ -9,9 +9,9 @@ network taking its class's score, against the real NB201 test accuracy.
 
 ``--extra CACHE``: a score cache holding ``vkdnw_single`` for every class of a dataset
 (`scripts/score_nb201_classes.py --proxies vkdnw_single --batch-size B`, B = the table's batch
-size for that dataset) adds VKDNW alone, VKDNW_single alone, AZ-NAS + VKDNW_single and VKDNW_agg
-(AZ-NAS's expressivity, progressivity and trainability, the complexity and VKDNW in one rank
-aggregate, the paper's definition with hwnas's live-MAC complexity). VKDNW is recovered from
+size for that dataset) adds VKDNW alone, VKDNW_single alone, and AZ-NAS's four columns with
+VKDNW_single or with VKDNW in one rank aggregate (the paper's VKDNW_agg also needs jacob_cov, which
+the class table does not hold: `bench/vkdnw_table.py` computes it on the 1,000 sample). VKDNW is recovered from
 VKDNW_single = aleph + VKDNW / (2 log 9), aleph being an integer and VKDNW in [0, log 9].
 Top-5 % tau: Kendall tau among the 5 % best networks by accuracy.
 """
@@ -39,8 +39,10 @@ def _extra_columns(cache_path: str, dataset: str, batch: int, reps: np.ndarray) 
         print(f"{dataset}: the extra cache holds vkdnw_single for {len(found)} of {reps.size} classes; skipped")
         return None
     single = np.array([found[(int(r), "vkdnw_single")].value for r in reps], dtype=np.float64)
-    aleph = np.floor(single)
-    return {"vkdnw_single": single, "vkdnw": (single - aleph) * 2.0 * math.log(9.0)}
+    finite = np.isfinite(single)  # VKDNW -inf (no spectrum) makes VKDNW_single -inf
+    vkdnw = np.full(single.shape, -np.inf)
+    vkdnw[finite] = (single[finite] - np.floor(single[finite])) * 2.0 * math.log(9.0)
+    return {"vkdnw_single": single, "vkdnw": vkdnw}
 
 
 def main() -> None:
@@ -71,7 +73,7 @@ def main() -> None:
         if extra is not None:
             cols |= extra
             candidates |= {"vkdnw": ["vkdnw"], "vkdnw_single": ["vkdnw_single"],
-                           "az_nas + vkdnw_single": az + ["vkdnw_single"], "VKDNW_agg": az + ["vkdnw"]}
+                           "az_nas + vkdnw_single": az + ["vkdnw_single"], "az_nas + vkdnw": az + ["vkdnw"]}
         acc = load_ground_truth(ds)
         top = top_fraction(acc)
         for name, names in candidates.items():

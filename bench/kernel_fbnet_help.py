@@ -13,7 +13,7 @@ Models (all on the same split): ``kernel`` (`hwnas.predictors.kernel`, default o
 graphs composed from per-layer exports by `hwnas.predictors.kernel_blocks.fbnet_network_graphs`,
 identical to exporting each network; cached in the graph cache); ``kernel-cv`` (the kernel option
 set with the best mean Spearman in a 5-fold CV inside the 900 training networks, from
-``--cv-options``; the 4,100 test networks are not looked at; only with ``--cv``); ``mlp`` (one-hot,
+``--cv-options``; the 4,100 test networks are not looked at; only on ``--cv-devices``); ``mlp`` (one-hot,
 shipped defaults); ``flops`` (least squares on FLOPs, params and a constant, as
 bench/kernel_predictor.py's flops column); ``additive`` (ridge on the per-(layer, op) one-hot, the
 model `hwnas.devices.space_costs.fbnet_additive_model` prices unmeasured networks with; reference);
@@ -24,19 +24,21 @@ are whole milliseconds) and the Spearman a perfect predictor could reach against
 measured values are the true latencies rounded to the resolution, so the test set has rank ties
 that no predictor reproduces; the ceiling is the mean Spearman between the measurements and the
 measurements plus uniform noise of one resolution step (the unknown true values, 20 draws).
-Rounding is not what limits the phones, though (ceiling >= 0.998): their timings drift with the
+Rounding is not what limits the phones, though (ceiling >= 0.998): their timings depend on the
 row order. The networks are in random order (lag-1 autocorrelation of FLOPs over the rows 0.004),
-yet the residuals log(measured / additive fit) of neighbouring rows are strongly correlated
-(lag-1 0.66-0.88 on the phones): HELP measured the rows in order, and the device's speed changed
-along the way. ``drift`` estimates that component as the mean residual of the 50 neighbouring rows
-(the row itself left out; additive model fitted on the 900 training rows only; shrunk by the
-share of its variance that the model's own error explains), and ``drift ceiling`` is the Spearman
-of the measurements against the measurements with the drift divided out, on the test rows: about
-what a predictor that knows each architecture's drift-free latency exactly can reach. It is an
-estimate (noise that does not drift is kept in both, so the true ceiling is lower).
+yet the residuals r = log(measured / additive fit) of neighbouring rows are correlated (phones,
+Xeons, 2080ti and titan_rtx: lag-1 +0.3..+0.7, slow drift; 1080ti: a period of 3 rows, lag-1 -0.2..-0.3,
+lag-3 +0.5): HELP measured the rows in order and the device's state changed along the way.
+``order R2`` is the share of var(r) that the residuals of the 25 rows either side explain (least
+squares on r[i-k] + r[i+k], additive model fitted on the 900 training rows; the four HW-NAS-Bench
+block-table columns, which have no such effect, give 0.005); ``drift ceiling`` is the Spearman of
+the measurements against the measurements with that order component divided out (shrunk by the
+share that the neighbours' own errors leak into it), on the test rows: about what a predictor
+that knows each architecture's order-free latency exactly reaches. It is an estimate, and an
+upper one: noise that does not depend on the order is kept in both.
 
     python bench/kernel_fbnet_help.py                                    # 27 columns; kernel, mlp, flops, additive; gcn on the default --gcn-devices
-    python bench/kernel_fbnet_help.py --cv                               # + kernel-cv (5-fold CV of --cv-options in the 900)
+    python bench/kernel_fbnet_help.py --cv-devices pixel2                # + kernel-cv (5-fold CV of --cv-options in the 900)
     python bench/kernel_fbnet_help.py --devices pixel2,titan_rtx_1 --models kernel,flops
     python bench/kernel_fbnet_help.py --gcn-devices none                 # no gcn
 
@@ -110,19 +112,25 @@ def rounding_ceiling(y: np.ndarray, q: float | None, draws: int = 20) -> float:
 
 
 def drift_ceiling(ops: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
-                  half: int = 25) -> dict[str, float]:
-    """Row-order drift of the measurements (see the module docstring): lag-1 autocorrelation of the
-    additive model's log residuals over the rows, the drift's standard deviation (log units) and
-    the Spearman of y against y / exp(drift) on ``test``."""
+                  lags: int = 25) -> dict[str, float]:
+    """Measurement-order effects (see the module docstring): of the additive model's log residuals
+    r over the rows, the lag-1 autocorrelation, the share of their variance that r of the ``lags``
+    rows either side explain (least squares on r[i-k] + r[i+k], k = 1..lags: ``order_r2``), and the
+    Spearman of y against y / exp(that order component, shrunk) on ``test``."""
     from scipy.stats import spearmanr
 
     r = np.log(y / additive(ops[train], y[train], ops))
-    window = np.ones(2 * half + 1)
-    window[half] = 0.0
-    d = np.convolve(r, window, "same") / np.convolve(np.ones_like(r), window, "same")
-    noise = max(float(r.var() - d.var()), 0.0) / (2 * half)  # the model error left in a window mean
-    d = (d - d.mean()) * np.sqrt(max(1.0 - noise / max(float(d.var()), 1e-30), 0.0))
-    return {"residual_lag1": float(np.corrcoef(r[:-1], r[1:])[0, 1]), "drift_sd": float(d.std()),
+    r = r - r.mean()
+    n = r.size
+    pad = np.concatenate([np.zeros(lags), r, np.zeros(lags)])
+    x = np.stack([pad[lags - k:lags - k + n] + pad[lags + k:lags + k + n] for k in range(1, lags + 1)], axis=1)
+    w, *_ = np.linalg.lstsq(x, r, rcond=None)
+    d = x @ w
+    # the neighbours' own non-order error leaks into d: shrink it by that variance share
+    leak = 2.0 * float(np.sum(w ** 2)) * max(float(r.var() - d.var()), 0.0)
+    d = d * np.sqrt(max(1.0 - leak / max(float(d.var()), 1e-30), 0.0))
+    return {"residual_lag1": float(np.corrcoef(r[:-1], r[1:])[0, 1]), "order_r2": float(1 - np.var(r - x @ w) / r.var()),
+            "order_sd": float(d.std()),
             "drift_ceiling_spearman": float(spearmanr(y[test] * np.exp(-d[test]), y[test]).statistic)}
 
 
@@ -210,7 +218,8 @@ def main() -> None:
     ap.add_argument("--devices", default="all", help="HELP column names, comma-separated, or 'all'")
     ap.add_argument("--models", default="kernel,gcn,mlp,flops,additive")
     ap.add_argument("--gcn-devices", default=GCN_DEVICES, help="columns to fit gcn on ('all', 'none')")
-    ap.add_argument("--cv", action="store_true", help="add kernel-cv: options chosen by 5-fold CV in the 900")
+    ap.add_argument("--cv-devices", default="none",
+                    help="columns to add kernel-cv on ('all', 'none'): options chosen by 5-fold CV in the 900")
     ap.add_argument("--cv-options", default=CV_OPTIONS, help="';'-separated option sets, each k=v,k=v ('-': defaults)")
     ap.add_argument("--train-size", type=int, default=900)
     ap.add_argument("--seed", type=int, default=0)
@@ -235,10 +244,10 @@ def main() -> None:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if set(models) - set(MODELS):
         sys.exit(f"unknown model(s) {sorted(set(models) - set(MODELS))}; choose from {', '.join(MODELS)}")
-    if args.cv and "kernel-cv" not in models:
+    gcn_devices, cv_devices = (devices if v == "all" else [] if v == "none" else [d.strip() for d in v.split(",")]
+                               for v in (args.gcn_devices, args.cv_devices))
+    if cv_devices and "kernel-cv" not in models:
         models.insert(models.index("kernel") + 1 if "kernel" in models else 0, "kernel-cv")
-    gcn_devices = (devices if args.gcn_devices == "all" else [] if args.gcn_devices == "none"
-                   else [d.strip() for d in args.gcn_devices.split(",")])
     train, test = split_indices(np.arange(len(ops)), args.train_size, args.seed)
     archs = [Arch("fbnet", tuple(int(v) for v in g)) for g in ops]
     results: dict = {"command": "python " + " ".join(sys.argv), "data": str(Path(args.data) / CSV),
@@ -268,9 +277,10 @@ def main() -> None:
                      **drift_ceiling(ops, y, train, test), "models": {}}
         print(f"{col} ({dev}): resolution {q if q is not None else 'unrounded'} ms, rounding ceiling "
               f"{rec['rounding_ceiling_spearman']:.4f}, residual lag-1 {rec['residual_lag1']:+.2f}, "
+              f"order R2 {rec['order_r2']:.2f}, "
               f"drift ceiling {rec['drift_ceiling_spearman']:.4f}", flush=True)
         for model in models:
-            if model == "gcn" and col not in gcn_devices:
+            if (model == "gcn" and col not in gcn_devices) or (model == "kernel-cv" and col not in cv_devices):
                 continue
             start = time.perf_counter()
             extra: dict = {}
@@ -315,10 +325,11 @@ def table(results: dict, models: list[str]) -> str:
     lines = [f"FBNet (CIFAR-100 skeleton) latency on HELP's devices: train {results['split']['train_size']} "
              f"(seed {results['split']['seed']}), test {results['split']['test_size']}; cells Spearman / % within "
              "+-10 %; rounding ceiling = Spearman a perfect predictor of the unrounded latency reaches against "
-             "the released (rounded) values; lag-1 = autocorrelation of the additive fit's residuals over the "
-             "rows; drift ceiling = Spearman against the values with the row-order drift divided out",
-             "", "| device | resolution (ms) | rounding ceiling | lag-1 | drift ceiling | " + " | ".join(models) + " |",
-             "|---|---|---|---|---|" + "---|" * len(models)]
+             "the released (rounded) values; lag-1 / order R2 = autocorrelation of the additive fit's residuals "
+             "over the rows / share of their variance the neighbouring rows' residuals explain; drift ceiling = "
+             "Spearman against the values with that row-order component divided out",
+             "", "| device | resolution (ms) | rounding ceiling | lag-1 | order R2 | drift ceiling | "
+             + " | ".join(models) + " |", "|---|---|---|---|---|---|" + "---|" * len(models)]
     hits = {m: 0 for m in models}
     for col, rec in results["devices"].items():
         cells = []
@@ -328,7 +339,7 @@ def table(results: dict, models: list[str]) -> str:
             hits[m] += bool(r and r["spearman"] >= TARGET)
         q = rec["resolution_ms"]
         lines.append(f"| {col} | {q if q is not None else 'unrounded'} | {rec['rounding_ceiling_spearman']:.4f} | "
-                     f"{rec['residual_lag1']:+.2f} | {rec['drift_ceiling_spearman']:.4f} | " + " | ".join(cells) + " |")
+                     f"{rec['residual_lag1']:+.2f} | {rec['order_r2']:.2f} | {rec['drift_ceiling_spearman']:.4f} | " + " | ".join(cells) + " |")
     n = {m: sum(m in rec["models"] for rec in results["devices"].values()) for m in models}
     lines += ["", "Spearman >= 0.98: " + ", ".join(f"{m} {hits[m]} of {n[m]}" for m in models if n[m])]
     return "\n".join(lines)

@@ -49,7 +49,9 @@ def truth(dataset: str, latency: np.ndarray, budget: float, acc: np.ndarray) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--proxies", default="az_nas,params,flops", help="comma-separated; each is one --proxy")
+    ap.add_argument("--proxies", default="az_nas,params,flops",
+                    help="comma-separated; each is one --proxy (join proxies aggregated into one score with '+', "
+                         "e.g. az_nas+vkdnw_single)")
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--devices", default=",".join(DEVICES))
     ap.add_argument("--seeds", default="0,1,2")
@@ -84,7 +86,7 @@ def main() -> None:
             best, true_hv = truth(dataset, latency, budget, acc)
             for seed in (int(s) for s in args.seeds.split(",")):
                 t0 = time.perf_counter()
-                res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=proxy,
+                res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=proxy.replace("+", ","),
                              evaluations=args.evaluations, pop_size=args.pop_size, seed=seed,
                              algorithm=args.algorithm, workers=args.workers, archive=args.archive,
                              out=runs_dir / f"{proxy}_{dataset}_{device}_p{pct}_s{seed}")

@@ -34,6 +34,9 @@ def main() -> None:
     ap.add_argument("--datasets", default="cifar10,cifar100,imagenet16-120")
     ap.add_argument("--dataset-batch", action="append", default=[], metavar="DATASET=BATCH",
                     help="this dataset's scores use another probe batch size (repeatable)")
+    ap.add_argument("--from-shipped", action="store_true",
+                    help="start from the columns the package's current table holds (its proxies, per dataset), "
+                         "then read the caches: adds a proxy's columns without rescoring the others")
     args = ap.parse_args()
     import torch
 
@@ -50,7 +53,7 @@ def main() -> None:
     try:
         for ds in args.datasets.split(","):
             key = CacheKey("nb201", ds, args.seed, batch_of[ds], version_tag(), "cpu")
-            found = {}
+            found = _shipped_entries(ds, args.seed, batch_of[ds], reps) if args.from_shipped else {}
             for cache in reversed(caches):  # earlier caches override later ones
                 found.update(cache.lookup(key, reps.tolist(), columns))
             present = np.array([all((int(r), c) in found for c in columns) for r in reps])
@@ -76,9 +79,26 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "command": "python scripts/score_nb201_classes.py --dataset D [--batch-size B] --shard i/2 (x2 per "
                    "dataset); python scripts/build_score_table.py " + " ".join(
-                       [f"--cache {c}" for c in args.cache] + [f"--dataset-batch {d}" for d in args.dataset_batch]),
+                       [f"--proxies {args.proxies}"] + (["--from-shipped"] if args.from_shipped else [])
+                       + [f"--cache {c}" for c in args.cache] + [f"--dataset-batch {d}" for d in args.dataset_batch]),
     }, indent=2) + "\n")
     print(f"wrote {OUT.with_suffix('.npz')} ({OUT.with_suffix('.npz').stat().st_size / 1e6:.2f} MB)")
+
+
+def _shipped_entries(dataset: str, seed: int, batch: int, reps: np.ndarray) -> dict:
+    """{(representative, column): entry with .value and .ms} from the package's current table,
+    for the proxies it holds at this setting (empty if it holds none)."""
+    from types import SimpleNamespace
+
+    from hwnas.proxies.table import shipped_scores, table_info
+
+    info = table_info()
+    table = shipped_scores("nb201", dataset, tuple(info["proxies"]), seed, batch) if info else None
+    if not table:
+        return {}
+    ms = (info.get("median_ms_per_arch_1_thread") or {}).get(dataset) or 0.0
+    return {(int(r), c): SimpleNamespace(value=v, ms=ms) for r in reps if int(r) in table
+            for c, v in table[int(r)].items()}
 
 
 if __name__ == "__main__":

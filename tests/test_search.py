@@ -343,7 +343,9 @@ def test_aggregate_score_is_on_a_fixed_scale_and_auto_scores_every_class(tmp_pat
     # the exhaustive run ranks among the same population: its scores are the plain Eq. 12 aggregate
     from hwnas.proxies.aggregate import nonlinear_rank_aggregate
 
-    cols = list(info["columns"])
+    from hwnas.eval import outputs_of
+
+    cols = list(outputs_of("az_nas"))
     expected = nonlinear_rank_aggregate({c: auto.evaluated[c].to_numpy() for c in cols}, cols)
     np.testing.assert_allclose(auto.evaluated["score"].to_numpy(), expected, rtol=0, atol=1e-12)
     # params / flops alone: auto searches (nsga2)
