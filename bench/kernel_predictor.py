@@ -9,8 +9,8 @@ every other measured architecture. Spearman and +-10 % accuracy per model and de
 
 gcn and mlp use their shipped defaults (and the per-device options of `hwnas.predictors.tuned`,
 as `train_predictor` applies them). The ONNX graphs come from the cache
-(`hwnas predictors graphs --space nb201 --dataset cifar10`). (b), FBNet on the HELP devices, is not
-in this script yet (exporting 5,000 FBNet graphs takes hours on this machine's CPU).
+(`hwnas predictors graphs --space nb201 --dataset cifar10`). (b), FBNet on the HELP devices, is
+bench/kernel_fbnet_help.py.
 
 ``--cross-space N`` adds acceptance (c) on a sample: N random FBNet networks (CIFAR-100 skeleton,
 seed 0), whose cost on the five HW-NAS-Bench devices is the FBNet block-table sum

@@ -14,9 +14,9 @@ network graphs (``<graph cache>/v<GRAPH_VERSION>/fbnet-blocks-dp/<key>.npz``). T
 (`devices/tfnas.py`) are not turned into rows here yet.
 
 Block graphs are read with shape inference **with data propagation** (`graph_with_shapes`): without
-it, shapes (and so MACs, FLOPs, bytes) are lost after the first channel shuffle. The network graphs
-that `hwnas.predictors.graphs` caches are read without it (a limitation of `onnx_graph` for FBNet);
-`network_graph` exports one network with it.
+it, shapes (and so MACs, FLOPs, bytes) are lost after the first channel shuffle. `graph_from_onnx`
+does so for every model, including the network graphs `hwnas.predictors.graphs` caches (graph
+version 4 on).
 
 Whole FBNet networks, fast (`fbnet_network_graphs`): each part of a network (the stem, every
 (layer, op) block, the tail) is exported once and cached as ONNX; a network's ONNX model is the

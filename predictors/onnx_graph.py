@@ -47,7 +47,8 @@ from typing import Any
 
 import numpy as np
 
-GRAPH_VERSION = 3  # bump when features or the export change: cached graphs are keyed by it
+GRAPH_VERSION = 4  # bump when features or the export change: cached graphs are keyed by it
+# (4: shapes inferred with data propagation; FBNet graphs cached before lost them after a channel shuffle)
 # 2: NB201 graphs exported with merge_identical_ops=False (one node per op of the network)
 # 3: the operand_slot feature
 
