@@ -151,11 +151,7 @@ def markdown(results: dict, noise: dict, models: list[str]) -> str:
         n = noise.get(device, {})
         ceil = f"{n['spearman_ceiling']:.4f} / {n['acc10_oracle_pct']:.1f}" if n else "-"
         lines.append(f"| {device} | {ceil} | " + " | ".join(cell(rec.get(m)) for m in models) + " |")
-    mean = {}
-    for m in models:
-        rows = [rec[m] for rec in results.values() if m in rec]
-        if rows:
-            mean[m] = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0] if k != "fit_predict_s"}
+    mean = summary(results, models)  # a NaN Spearman (constant prediction) counts as 0 there
     lines.append(f"| **mean ({len(results)} devices)** | | " + " | ".join(cell(mean.get(m)) for m in models) + " |")
     wins = {m: sum(1 for rec in results.values() if m in rec and all(
         rec[m]["spearman"] >= rec[o]["spearman"] for o in models if o in rec)) for m in models}
@@ -165,11 +161,15 @@ def markdown(results: dict, noise: dict, models: list[str]) -> str:
 
 
 def summary(results: dict, models: list[str]) -> dict:
+    """Per model, the mean of each figure over the devices it ran on. A NaN Spearman (the model
+    predicts one constant, as the gp does on devices released in whole milliseconds) counts as 0:
+    it ranks nothing, and leaving the device out would compare models on different devices."""
     out = {}
     for m in models:
         rows = [rec[m] for rec in results.values() if m in rec]
         if rows:
-            out[m] = {k: round(float(np.nanmean([r[k] for r in rows])), 4) for k in rows[0] if k != "fit_predict_s"}
+            out[m] = {k: round(float(np.mean(np.nan_to_num([r[k] for r in rows], nan=0.0))), 4)
+                      for k in rows[0] if k != "fit_predict_s"}
             out[m]["devices"] = len(rows)
     return out
 
