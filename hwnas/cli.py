@@ -98,9 +98,9 @@ def proxies_cmd(ctx: click.Context, measure: bool, archs: int, dataset: str, bat
             dataset = get_space("nb201").dataset(dataset).name
         except (KeyError, ValueError) as exc:
             raise HwnasUsageError(f"--dataset: {exc}") from None
-        if out:
-            from pathlib import Path
+        from pathlib import Path
 
+        if out:
             from hwnas.search.run import check_writable_file
 
             check_writable_file(Path(out), "--out")
@@ -112,13 +112,10 @@ def proxies_cmd(ctx: click.Context, measure: bool, archs: int, dataset: str, bat
                                   on_done=lambda n, ms: bar.update(task, advance=1, status=f"{n} {ms:,.0f} ms"))
         names = [n for n in PROXIES.names() if n in record["ms_per_arch"]]
         if out:
-            import json
-            from pathlib import Path
-
-            from hwnas.storage import atomic_write
+            from hwnas.search.report import write_json
 
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(out, lambda fh: fh.write((json.dumps(record, indent=1) + "\n").encode()))
+            write_json(Path(out), record)
     else:
         record = shipped_proxy_ms()
     ms = record["ms_per_arch"] if record else {}

@@ -78,17 +78,21 @@ def _adaptive_pool_windows(size_in: int, size_out: int) -> int:
     )
 
 
+def conv_flops_per_position(conv: "nn.Conv2d") -> int:
+    """Multiply-accumulates of ``conv`` per output position (and sample), bias adds included:
+    the rule every convention counts a Conv2d by."""
+    kh, kw = conv.kernel_size
+    per_pos = kh * kw * conv.in_channels * conv.out_channels // conv.groups
+    return per_pos + (conv.out_channels if conv.bias is not None else 0)
+
+
 def _module_flops(module: "nn.Module", x: "torch.Tensor", out: "torch.Tensor", convention: str) -> int:
     from torch import nn
 
     full = convention == "nb201"
     if isinstance(module, nn.Conv2d):
         n, _, h, w = out.shape
-        kh, kw = module.kernel_size
-        per_pos = kh * kw * module.in_channels * module.out_channels // module.groups
-        if module.bias is not None:
-            per_pos += module.out_channels
-        return per_pos * n * h * w
+        return conv_flops_per_position(module) * n * h * w
     if isinstance(module, nn.Linear):
         per_sample = module.in_features * module.out_features
         if module.bias is not None and not full:

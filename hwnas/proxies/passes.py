@@ -337,7 +337,9 @@ class ScoringContext:
 
     def flops(self, convention: str = "nb201", live_only: bool = False) -> int:
         """FLOPs per sample under ``convention`` (`hwnas.counting`; ``live_only``: only the
-        layers the output depends on), computed once each."""
+        layers the output depends on), computed once each. A model that defines
+        ``counted_flops(input_shape, convention, live_only)`` (NB201's `TinyNetwork`) answers
+        from its structure; None from it falls back to the counting pass."""
         key = (convention, bool(live_only))
         if key not in self._flops:
             from hwnas.counting import count_flops

@@ -160,11 +160,13 @@ class TinyNetwork(nn.Module):
 
 
 def _conv_macs(conv: nn.Conv2d, h: int, w: int) -> tuple[int, int, int]:
-    """(multiply-accumulates per sample, output height, output width) of ``conv`` on an h x w input."""
+    """(multiply-accumulates per sample, output height, output width) of ``conv`` on an h x w input,
+    by `hwnas.counting`'s Conv2d rule."""
+    from hwnas.counting import conv_flops_per_position
+
     (kh, kw), (sh, sw), (ph, pw) = conv.kernel_size, conv.stride, conv.padding
     ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    per_pos = kh * kw * conv.in_channels * conv.out_channels // conv.groups
-    return per_pos * ho * wo + (conv.out_channels * ho * wo if conv.bias is not None else 0), ho, wo
+    return conv_flops_per_position(conv) * ho * wo, ho, wo
 
 
 def _pooled(size: int, kernel: int, stride: int, padding: int) -> int:
