@@ -118,8 +118,6 @@ def _cross_space(devices, args, kernel_opts) -> tuple[dict, str]:
     fb = get_space("fbnet")
     archs = fb.sample(np.random.default_rng(args.seed), args.cross_space)
     start = time.perf_counter()
-    # exported here with data-propagating shape inference: the cached graphs of hwnas.predictors.graphs
-    # lose every shape after the first channel shuffle of an FBNet network (kernel_blocks.graph_with_shapes)
     fb_graphs = [network_graph("fbnet", a, "cifar100") for a in archs]
     print(f"FBNet graphs: {len(fb_graphs)} in {time.perf_counter() - start:.0f} s", flush=True)
     nb = get_space("nb201")

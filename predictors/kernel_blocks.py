@@ -13,10 +13,9 @@ Identity skips (stride 1, Cin == Cout) run nothing and are left out. Block graph
 network graphs (``<graph cache>/v<GRAPH_VERSION>/fbnet-blocks-dp/<key>.npz``). The TF-NAS tables
 (`devices/tfnas.py`) are not turned into rows here yet.
 
-Block graphs are read with shape inference **with data propagation** (`graph_with_shapes`): without
-it, shapes (and so MACs, FLOPs, bytes) are lost after the first channel shuffle. `graph_from_onnx`
-does so for every model, including the network graphs `hwnas.predictors.graphs` caches (graph
-version 4 on).
+Graphs are read by `graph_from_onnx`, whose shape inference propagates data: without it, shapes
+(and so MACs, FLOPs, bytes) are lost after the first channel shuffle of an FBNet block -- 7.9 M
+instead of 53 M MACs for a CIFAR-100 FBNet network.
 
 Whole FBNet networks, fast (`fbnet_network_graphs`): each part of a network (the stem, every
 (layer, op) block, the tail) is exported once and cached as ONNX; a network's ONNX model is the
@@ -105,23 +104,14 @@ def fbnet_block_graph(key: str, cache_dir: "str | os.PathLike[str] | None" = Non
     with tempfile.TemporaryDirectory(prefix="hwnas-block-") as tmp:
         onnx_path = Path(tmp) / "block.onnx"
         export_onnx(module, shape, onnx_path, opset=opset, verify=False, merge_identical_ops=False)
-        g = graph_with_shapes(onnx_path)
+        g = graph_from_onnx(onnx_path)
     _write(path, g)
     return g
 
 
-def graph_with_shapes(model) -> OnnxGraph:
-    """`graph_from_onnx` after shape inference **with data propagation**: the channel shuffle of
-    FBNet's grouped blocks reshapes to a shape computed by Shape/Gather/Div ops, which plain
-    ``onnx.shape_inference`` cannot follow, so every op after the first shuffle of a network gets
-    no shapes (and no MACs, FLOPs or bytes) -- 7.9 M instead of 53 M MACs for a CIFAR-100 FBNet
-    network. With ``data_prop=True`` the shapes are known throughout."""
-    return graph_from_onnx(model)  # which infers shapes with data propagation
-
-
 def network_graph(space: str, arch, dataset: str, opset: int = 17) -> OnnxGraph:
     """The graph of one network of ``space`` exported as `hwnas.predictors.graphs.export_graph`
-    does, but with shapes inferred with data propagation (`graph_with_shapes`); not cached."""
+    does; not cached."""
     from hwnas.export import export_onnx
     from hwnas.init import build_seeded
     from hwnas.spaces import get_space
@@ -131,7 +121,7 @@ def network_graph(space: str, arch, dataset: str, opset: int = 17) -> OnnxGraph:
     with tempfile.TemporaryDirectory(prefix="hwnas-graph-") as tmp:
         path = Path(tmp) / "net.onnx"
         export_onnx(model, spec.input_shape, path, opset=opset, verify=False, merge_identical_ops=False)
-        return graph_with_shapes(path)
+        return graph_from_onnx(path)
 
 
 def fbnet_block_rows(device: str, metric: str = "latency", dataset: str = "cifar100",

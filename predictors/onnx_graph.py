@@ -163,7 +163,7 @@ def graph_from_onnx(model: Any, batch_size: int = 1) -> OnnxGraph:
     try:
         # data propagation follows shapes computed at run time (FBNet's channel shuffle reshapes
         # through Shape/Gather/Div): without it every op after the first shuffle had no shape.
-        # NB201 graphs are identical either way, so cached graphs stay valid.
+        # (Graph version 4 on: FBNet graphs cached before lost their shapes and are not read.)
         proto = onnx.shape_inference.infer_shapes(proto, data_prop=True)
     except Exception:  # noqa: BLE001 -- shapes stay unknown (features 0) rather than failing
         pass
