@@ -20,7 +20,9 @@ points ``$HWNAS_HOME`` at an empty folder), it
    higher mean Spearman and +-10 % accuracy than each shipped recipe evaluated there); their
    candidates are transfer, mlp and the two ridges (the gp is not refit: the holdout is drawn from
    the subset and says nothing about the rest of the space). The JSON's ``subset_shift`` field
-   quotes transfer's accuracy under that protocol (mean over the fully measured devices);
+   quotes transfer's accuracy under that protocol (mean over the fully measured devices) and its
+   ``budget_bound_q975``: the 97.5th percentile of log(measured / predicted) pooled over those
+   devices, which `hwnas.devices.costs` uses as the upper bound budgets are checked against;
 4. saves it with `Predictor.save` (npz + JSON, no pickles) and renames the two files to
    ``<space>_<device>_<metric>.npz`` / ``.json``; the JSON gets the record of the build (device,
    metric, unit, train size, holdout metrics of every candidate, the measured source, the split's
@@ -72,8 +74,9 @@ def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, 
         return False, (f"the subset-shift results lack {', '.join(missing)} on all {t.get('devices')} devices "
                        "transfer was run on"), None
     lost = [m for m, r in others.items() if not (t["spearman"] > r["spearman"] and t["acc10_pct"] > r["acc10_pct"])]
-    record = {"spearman": t["spearman"], "acc10_pct": t["acc10_pct"], "cheap30_spearman": t["cheap30_spearman"],
+    record = {"model": "transfer", "spearman": t["spearman"], "acc10_pct": t["acc10_pct"], "cheap30_spearman": t["cheap30_spearman"],
               "cheap30_acc10_pct": t["cheap30_acc10_pct"], "devices": t.get("devices"), "protocol": SUBSET_PROTOCOL,
+              "budget_bound_q975": t.get("budget_bound_q975"),
               "others": {m: {k: r[k] for k in ("spearman", "acc10_pct", "cheap30_spearman", "cheap30_acc10_pct")}
                          for m, r in others.items()}, "source": Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()}
     if lost:

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                             "the other 13,626 (mean over devices); cheap30 = the cheapest 30 % of those",
                 "source": "bench/subset_shift.py (" + Path(args.results).name + ")",
             }
+            if "budget_bound_q975" in rec:  # the margin budgets are checked with (hwnas.devices.costs)
+                info["subset_shift"]["budget_bound_q975"] = rec["budget_bound_q975"]
             print(f"{device} ({model}): subset shift Spearman {rec['spearman']:.3f}, +-10 % {rec['acc10_pct']:.1f} "
                   f"(mean over {rec['devices']} devices)")
         path.write_text(json.dumps(info, indent=2) + "\n")

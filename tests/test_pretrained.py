@@ -81,7 +81,7 @@ def test_shipped_predictor_predicts_everything_and_holds_its_holdout(device, met
     info = pretrained_info(device, metric)
     dev = get_device(device)
     assert (info["device"], info["metric"], info["unit"]) == (dev.name, metric, dev.unit(metric))
-    assert info["model"] in ("mlp", "ridge", "gp") and info["candidate"] in info["candidates"]
+    assert info["model"] in ("mlp", "ridge", "gp", "transfer") and info["candidate"] in info["candidates"]
     assert info["provenance"] and info["hwnas_version"] and "build_pretrained.py" in info["command"]
 
     pred = load_pretrained(device, metric)
@@ -170,7 +170,8 @@ def test_corrupt_or_missing_files_are_one_line_errors(tmp_path):
         pretrained_info("jetson-tx2", folder=bad)
 
     config = json.loads(good.with_suffix(".json").read_text())
-    config["arrays"]["y_norm"]["shape"] = [3]  # disagrees with the npz
+    first = sorted(config["arrays"])[0]
+    config["arrays"][first]["shape"] = [3, 3, 3]  # disagrees with the npz
     stem.with_suffix(".json").write_text(json.dumps(config))
     clear_cache()
     with pytest.raises(HwnasUsageError) as exc:
@@ -212,3 +213,22 @@ def test_subset_device_label_quotes_accuracy_where_used():
     label = cost_table("nb201", "jetson-tx2", "latency").provenance["predicted"]
     assert "outside the measured subset" in label and f"{shift['acc10_pct']:.1f} %" in label
     assert "subset_shift" not in pretrained_info("raspi4")  # fully measured: never predicted
+
+
+def test_subset_device_budgets_use_the_margin_measured_where_predictions_are_used():
+    """A subset-only device's shipped transfer predictor states no per-arch uncertainty: budgets
+    are checked against prediction x exp(q), q the 97.5th percentile of log(measured / predicted)
+    outside the subset (bench/subset_shift.py); measured values are their own bound."""
+    from hwnas.devices.costs import SOURCE_CODES, cost_table
+
+    info = pretrained_info("jetson-tx2")
+    if info["model"] != "transfer":
+        pytest.skip(f"jetson-tx2 ships {info['model']}, not transfer")
+    margin = info["subset_shift"]["budget_bound_q975"]
+    assert margin["level"] == 0.975 and margin["devices"] >= 5 and 0 < margin["log_ratio"] < 1
+    table = cost_table("nb201", "jetson-tx2", "latency")
+    predicted = table.source_codes == SOURCE_CODES["predicted"]
+    assert predicted.sum() == 15_625 - 1_999
+    np.testing.assert_allclose(table.bound[predicted] / table.values[predicted], np.exp(margin["log_ratio"]))
+    np.testing.assert_array_equal(table.bound[~predicted], table.values[~predicted])
+    assert f"prediction x {np.exp(margin['log_ratio']):.3f}" in table.provenance["predicted"]
