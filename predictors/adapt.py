@@ -45,7 +45,7 @@ import numpy as np
 from hwnas.errors import HwnasUsageError
 
 FORMAT = "hwnas-adapter"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: raw source costs (coef_src_raw)
 MIN_SAMPLES = 5
 EMBED_DIM = 3  # PCA components of the source log-costs in the "embedding" view
 FEW_TOP: "int | None" = None
@@ -216,11 +216,14 @@ def _design(arch: np.ndarray, n_counts: int, src: np.ndarray, onehot: "np.ndarra
 def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]]]:
     """View name -> (scale, feature columns as (block, column) pairs); scale 'log' fits the log
     cost, 'raw' the cost itself (additive costs: a line in FLOPs and params). Blocks: 'a' arch,
-    'e' embedding, 's' source, ('s', -1) = the best single source, picked per fit, 'o' one-hot
-    genotype. From FULL_FROM samples (``n``) on, the only view is "full": log cost on op counts,
-    log FLOPs/params, every source's log cost and the one-hot genotype (the few-feature views
-    underfit when samples are many), or, if its LOO error is lower, the cost itself as a line in
-    the one-hot genotype, FLOPs and params (additive cost models)."""
+    'e' embedding, 's' source, ('s', -1) = the best single source, picked per fit, 'r' a source's
+    cost itself (not its log), 'o' one-hot genotype. From FULL_FROM samples (``n``) on, the
+    views are "full": log cost on op counts, log FLOPs/params, every source's log cost and the
+    one-hot genotype (the few-feature views underfit when samples are many); "raw:full": the
+    cost itself as a line in the op counts, FLOPs, params, every source's cost and the one-hot
+    genotype (latency adds up over a network, so a cost-space line extrapolates to networks
+    cheaper than the samples: ``bench/subset_shift.py``); and "raw:onehot+flops+params"
+    (additive cost models); `_fit_many` keeps the one with the lowest LOO error."""
     counts = [("a", j) for j in range(d.n_counts)]
     extra = [("a", j) for j in range(d.n_counts, d.arch.shape[1])]
     logx, rawx = extra[:2], extra[2:]  # NB201: log FLOPs/params, then FLOPs/params in millions
@@ -240,6 +243,7 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
         onehot = [("o", j) for j in range(d.onehot.shape[1])]
         views = {"full": ("log", full)}
         if rawx and onehot:  # additive costs (accelerator models: Eyeriss, FPGA) are a line in these
+            views["raw:full"] = ("raw", counts + rawx + [("r", j) for j in range(d.src.shape[1])] + onehot)
             views["raw:onehot+flops+params"] = ("raw", onehot + rawx)
         return views
     if not extra:  # FBNet: no FLOPs columns
@@ -249,16 +253,19 @@ def _views(d: _Design, n: int = 0) -> dict[str, tuple[str, list[tuple[str, int]]
 
 
 def _linear_map(d: _Design, cols: list[tuple[str, int]], best: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A view's features as raw = arch @ Wa + src @ Ws + onehot @ Wo + b (so that coefficients map back)."""
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A view's features as raw = arch @ Wa + src @ Ws + exp(src) @ Wr + onehot @ Wo + b (so that
+    coefficients map back)."""
     a, s, o = d.arch.shape[1], d.src.shape[1], d.onehot.shape[1]
-    wa, ws, b = np.zeros((a, len(cols))), np.zeros((s, len(cols))), np.zeros(len(cols))
+    wa, ws, wr, b = np.zeros((a, len(cols))), np.zeros((s, len(cols))), np.zeros((s, len(cols))), np.zeros(len(cols))
     wo = np.zeros((o, len(cols)))
     for i, (block, j) in enumerate(cols):
         if block == "a":
             wa[j, i] = 1.0
         elif block == "o":
             wo[j, i] = 1.0
+        elif block == "r":
+            wr[j, i] = 1.0
         elif block == "e":
             ws[:, i] = d.embed_w[:, j]
             b[i] = d.embed_b[j]
@@ -266,7 +273,7 @@ def _linear_map(d: _Design, cols: list[tuple[str, int]], best: int
             ws[j, i] = 1.0
         else:
             ws[best, i] = 1.0
-    return wa, ws, wo, b
+    return wa, ws, wr, wo, b
 
 
 def _best_source(src_s: np.ndarray, y: np.ndarray) -> int:
@@ -286,6 +293,7 @@ class _Fit:
     coef_arch: np.ndarray  # [views, a]
     coef_src: np.ndarray  # [views, s]
     coef_onehot: np.ndarray  # [views, o]
+    coef_src_raw: np.ndarray  # [views, s]: on the sources' costs (exp of the log-costs)
     intercept: np.ndarray  # [views]
     raw: np.ndarray  # [views] bool: the view predicts the cost itself, not its log
     floor: float  # raw views' predictions are clipped below at this cost
@@ -295,25 +303,33 @@ class _Fit:
     weights: "np.ndarray | None" = None  # [views]: log prediction = sum of weight x view; None: the mean
 
 
-def _predict_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray, onehot: np.ndarray) -> np.ndarray:
-    """Log-cost prediction: the weighted sum over views of each view's log prediction (``weights``;
-    absent or empty: the plain mean, as adapters saved before view weights)."""
+def _view_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """Each view's log-cost prediction [n, views]."""
     lin = arch @ np.asarray(fit.coef_arch).T + src @ np.asarray(fit.coef_src).T + np.asarray(fit.intercept)
     coef_o = np.asarray(fit.coef_onehot)
     if coef_o.size:
         lin = lin + onehot @ coef_o.T
+    coef_r = np.asarray(fit.coef_src_raw)
+    if coef_r.size and np.any(coef_r):
+        lin = lin + np.exp(src) @ coef_r.T
     raw = np.asarray(fit.raw, dtype=bool)
-    out = np.where(raw, np.log(np.maximum(lin, fit.floor)), lin)
+    return np.where(raw, np.log(np.maximum(lin, fit.floor)), lin)
+
+
+def _predict_log(fit: "_Fit | Adapter", arch: np.ndarray, src: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    """Log-cost prediction: the weighted sum over views of each view's log prediction (``weights``;
+    absent or empty: the plain mean, as adapters saved before view weights)."""
+    out = _view_log(fit, arch, src, onehot)
     w = getattr(fit, "weights", None)
     if w is None or np.asarray(w).size == 0:  # adapters saved before view weights: the plain mean
         return out.mean(axis=1)
     return out @ np.asarray(w, dtype=np.float64)
 
 
-def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
+def _fit_ensemble(d: _Design, rows: np.ndarray, y: np.ndarray, view: "str | None" = None) -> _Fit:
     if len(rows) < FULL_FROM:
         return _fit_few(d, rows, y)
-    return _fit_many(d, rows, y)
+    return _fit_many(d, rows, y, view)
 
 
 def _ridge_loo(x: np.ndarray, t: np.ndarray, alphas: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -349,8 +365,8 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     floor = float(0.1 * ey.min())
     items = []  # (name, raw, coef_arch, coef_src, coef_onehot, intercept, LOO log predictions)
     for name, (scale, cols) in _views(d, n).items():
-        wa, ws, wo, b = _linear_map(d, cols, best)
-        x = d.arch[rows] @ wa + d.src[rows] @ ws + d.onehot[rows] @ wo + b
+        wa, ws, wr, wo, b = _linear_map(d, cols, best)
+        x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
         mu, sd = x.mean(0), x.std(0)
         sd = np.where(sd > 1e-12, sd, 1.0)
         raw = scale == "raw"
@@ -362,7 +378,7 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         loo = target - res[k]
         if raw:
             loo = np.log(np.maximum(loo, floor))
-        items.append((name, raw, wa @ c, ws @ c, wo @ c, float(target.mean() - mu @ c + b @ c), loo))
+        items.append((name, raw, wa @ c, ws @ c, wo @ c, float(target.mean() - mu @ c + b @ c), loo, wr @ c))
     mse = np.array([np.mean((y - it[6]) ** 2) for it in items])
     w = 1.0 / np.maximum(mse, 1e-12)
     if FEW_TOP is not None:  # only the FEW_TOP views with the lowest LOO error
@@ -381,6 +397,7 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     return _Fit(
         coef_arch=np.array([items[i][2] for i in order]), coef_src=np.array([items[i][3] for i in order]),
         coef_onehot=np.array([items[i][4] for i in order]).reshape(len(order), d.onehot.shape[1]),
+        coef_src_raw=np.array([items[i][7] for i in order]).reshape(len(order), d.src.shape[1]),
         intercept=np.array([items[i][5] for i in order]), raw=np.array([items[i][1] for i in order]),
         floor=floor, views=[names[i] for i in order],
         view_loo_mse={names[i]: float(mse[i]) for i in np.argsort(mse, kind="stable")},
@@ -388,18 +405,27 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     )
 
 
-def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
+def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray, view: "str | None" = None) -> _Fit:
     """From FULL_FROM samples on: fit the views of `_views` (RidgeCV) on ``rows`` (log targets
     ``y``) and keep the one with the lowest leave-one-out error (squared log error; relative
-    error for raw views)."""
+    error for raw views), or the view named ``view``. A fixed view is for samples that are not
+    like the architectures predicted (a biased subset), where leave-one-out error on the samples
+    does not say which view extrapolates: ``bench/subset_shift.py`` measures that. With a fixed
+    view every view is kept, the named one with weight 1 and the others with weight 0: they
+    predict nothing but say how far the views disagree (`Adapter.view_costs`)."""
     from sklearn.linear_model import RidgeCV
 
     best = _best_source(d.src[rows], y)
     ey = np.exp(y)
     fits = []
-    for name, (scale, cols) in _views(d, len(rows)).items():
-        wa, ws, wo, b = _linear_map(d, cols, best)
-        x = d.arch[rows] @ wa + d.src[rows] @ ws + d.onehot[rows] @ wo + b
+    views = _views(d, len(rows))
+    if view is not None:
+        if view not in views:
+            raise HwnasUsageError(f"unknown adapter view {view!r} for {len(rows)} samples; use one of "
+                                  f"{', '.join(views)} (or none: the lowest leave-one-out error)")
+    for name, (scale, cols) in views.items():
+        wa, ws, wr, wo, b = _linear_map(d, cols, best)
+        x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
         m, s = x.mean(0), x.std(0)
         s = np.where(s > 1e-12, s, 1.0)
         target = ey if scale == "raw" else y
@@ -409,20 +435,23 @@ def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
         sq = r.cv_results_[:, list(r.alphas).index(r.alpha_)] if r.cv_results_.ndim == 2 else r.cv_results_
         loo = float(np.mean(sq / ey ** 2)) if scale == "raw" else float(np.mean(sq))
         c = r.coef_ / s
-        fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c))
-    # the one of the two views with the lower LOO error
-    fits.sort(key=lambda f: (f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
-    top = fits[:FULL_TOP]
+        fits.append((loo, name, wa @ c, ws @ c, float(r.intercept_ - m @ c + b @ c), scale == "raw", wo @ c, wr @ c))
+    # the view with the lowest LOO error, or the fixed view first and the others at weight 0
+    fits.sort(key=lambda f: (f[1] != view, f[0] * (RAW_PENALTY if f[5] else 1.0), f[1]))
+    top = fits if view is not None else fits[:FULL_TOP]
+    weights = np.eye(len(top))[0] if view is not None else None
     return _Fit(
         coef_arch=np.array([f[2] for f in top]), coef_src=np.array([f[3] for f in top]),
         coef_onehot=np.array([f[6] for f in top]).reshape(len(top), d.onehot.shape[1]),
+        coef_src_raw=np.array([f[7] for f in top]).reshape(len(top), d.src.shape[1]),
         intercept=np.array([f[4] for f in top]), raw=np.array([f[5] for f in top]),
         floor=float(0.1 * ey.min()), views=[f[1] for f in top], view_loo_mse={f[1]: f[0] for f in fits},
-        best_source=best,
+        best_source=best, weights=weights,
     )
 
 
-def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int, view: "str | None" = None
+                     ) -> tuple[np.ndarray, str]:
     """Out-of-sample log predictions of every sample by refitting the whole procedure."""
     n = len(rows)
     if n <= LOO_MAX:
@@ -435,7 +464,7 @@ def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int) -> 
     out = np.empty(n)
     for f in folds:
         keep = np.setdiff1d(np.arange(n), f)
-        fit = _fit_ensemble(d, rows[keep], y[keep])
+        fit = _fit_ensemble(d, rows[keep], y[keep], view)
         out[f] = _predict_log(fit, d.arch[rows[f]], d.src[rows[f]], d.onehot[rows[f]])
     return out, kind
 
@@ -444,7 +473,7 @@ def _cross_validated(d: _Design, rows: np.ndarray, y: np.ndarray, seed: int) -> 
 @dataclass
 class Adapter:
     """A fitted few-shot cost model for one new device: the weighted geometric mean (``weights``,
-    summing to 1; empty = equal) over its views of each view's linear prediction ``arch @ coef_arch[v] + log source costs @ coef_src[v] +
+    summing to 1; empty = equal) over its views of each view's linear prediction ``arch @ coef_arch[v] + log source costs @ coef_src[v] + source costs @ coef_src_raw[v] +
     intercept[v]`` (the log cost, or for ``raw[v]`` views the cost itself, clipped at ``floor``).
     `predict` returns the cost in ``unit`` (ms or mJ).
 
@@ -472,6 +501,7 @@ class Adapter:
     device: str = ""
     coef_onehot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [views, one-hot] or empty
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [views] or empty (= the plain mean)
+    coef_src_raw: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [views, sources] or empty
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -498,6 +528,13 @@ class Adapter:
             rows = _check_indices(indices, arch.shape[0], self.space)
         return np.exp(_predict_log(self, arch[rows], src[rows], onehot[rows]))
 
+    def view_costs(self, indices: "Sequence[int] | np.ndarray | None" = None) -> np.ndarray:
+        """Each view's predicted cost [n, views] (in ``unit``), whatever its weight in `predict`:
+        where views that fit the samples equally well disagree, the prediction is extrapolating."""
+        arch, src, onehot = self._inputs()
+        rows = np.arange(arch.shape[0]) if indices is None else _check_indices(indices, arch.shape[0], self.space)
+        return np.exp(_view_log(self, arch[rows], src[rows], onehot[rows]))
+
     def config(self) -> dict[str, Any]:
         """JSON-serialisable description (everything but the arrays of `to_arrays`)."""
         return {
@@ -510,8 +547,9 @@ class Adapter:
             "seed": int(self.seed),
             "method": (f"ridge views and the FLOPs+params line weighted by 1/LOO error (log space), shrunk "
                        f"towards the line by the LOO-optimal convex weight; from "
-                       f"{FULL_FROM} samples on the one with the lower LOO error of: ridge on every feature, source and "
-                       f"the one-hot genotype (log); ridge on one-hot, FLOPs and params (cost)"),
+                       f"{FULL_FROM} samples on the one with the lowest LOO error of: ridge on every feature, source and "
+                       f"the one-hot genotype (log); ridge on op counts, FLOPs, params, every source's cost and the "
+                       f"one-hot genotype (cost); ridge on one-hot, FLOPs and params (cost)"),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -521,6 +559,7 @@ class Adapter:
             "coef_src": np.asarray(self.coef_src, dtype=np.float64),
             "intercept": np.asarray(self.intercept, dtype=np.float64),
             "coef_onehot": self._coef_onehot(),
+            "coef_src_raw": self._coef_src_raw(),
             "weights": self._weights(),
             "raw": np.asarray(self.raw, dtype=np.bool_),
             "sample_indices": np.asarray(self.sample_indices, dtype=np.int64),
@@ -530,6 +569,10 @@ class Adapter:
     def _weights(self) -> np.ndarray:
         w = np.asarray(self.weights, dtype=np.float64).reshape(-1)
         return w if w.size else np.full(len(self.views), 1.0 / max(len(self.views), 1))
+
+    def _coef_src_raw(self) -> np.ndarray:
+        c = np.asarray(self.coef_src_raw, dtype=np.float64)
+        return c if c.size else np.zeros((len(self.views), len(self.sources)))
 
     def _coef_onehot(self) -> np.ndarray:
         c = np.asarray(self.coef_onehot, dtype=np.float64)
@@ -553,7 +596,10 @@ class Adapter:
                            else np.zeros((v, n_onehot)))  # adapters saved before the one-hot block
             weights = (np.asarray(arrays["weights"], dtype=np.float64) if "weights" in arrays
                        else np.full(v, 1.0 / v))  # adapters saved before view weights: the plain mean
-            if coef_onehot.shape != (v, n_onehot) or weights.shape != (v,):
+            coef_src_raw = (np.asarray(arrays["coef_src_raw"], dtype=np.float64) if "coef_src_raw" in arrays
+                            else np.zeros((v, len(config["sources"]))))  # format 1: no raw-source view
+            if (coef_onehot.shape != (v, n_onehot) or weights.shape != (v,)
+                    or coef_src_raw.shape != (v, len(config["sources"]))):
                 raise ValueError("array shapes do not match the config")
             if (coef_arch.shape != (v, len(config["feature_names"])) or coef_src.shape != (v, len(config["sources"]))
                     or intercept.shape != (v,) or raw.shape != (v,)):
@@ -568,7 +614,7 @@ class Adapter:
                 views=[str(v) for v in config["views"]],
                 view_loo_mse={str(k): float(v) for k, v in config["view_loo_mse"].items()},
                 loo=dict(config["loo"]), seed=int(config.get("seed", 0)), device=str(config.get("device", "")),
-                coef_onehot=coef_onehot, weights=weights,
+                coef_onehot=coef_onehot, weights=weights, coef_src_raw=coef_src_raw,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise HwnasUsageError(f"cannot restore the adapter: {exc}") from None
@@ -611,7 +657,8 @@ def _check_samples(indices, values, n: int, space: str) -> tuple[np.ndarray, np.
 def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequence[float] | np.ndarray",
                 metric: str = "latency", seed: int = 0, exclude: Sequence[str] = (),
                 sources: "Sequence[str] | None" = None, source_metric: str = "latency",
-                dataset: "str | None" = None, device: str = "", estimate_error: bool = True) -> Adapter:
+                dataset: "str | None" = None, device: str = "", estimate_error: bool = True,
+                view: "str | None" = None) -> Adapter:
     """Fit a new device's cost from a few measured architectures.
 
     ``indices``: NB201 indices (or FBNet rows of `hwnas.devices.fbnet_archs()`); ``values``: their
@@ -620,7 +667,9 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     whole space (``source_metric``, latency by default), minus ``exclude``, or the list
     ``sources``. ``dataset`` picks the FLOPs/params counting input (NB201; cifar10 default).
     ``estimate_error`` refits without each sample in turn to estimate the adapter's own error
-    (`Adapter.loo`). Deterministic: ``seed`` only orders the k-fold split beyond 60 samples."""
+    (`Adapter.loo`). ``view`` fixes the view from FULL_FROM samples on (default: the one with the
+    lowest leave-one-out error; see `_fit_many`). Deterministic: ``seed`` only orders the k-fold
+    split beyond 60 samples."""
     from hwnas.devices.registry import METRIC_UNITS
     from hwnas.predictors.metrics import accuracy_within, mape, spearman
 
@@ -634,10 +683,10 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     rows, y = _check_samples(indices, values, arch.shape[0], space)
     d = _design(arch, n_counts, src, _onehot(space))
     ly = np.log(y)
-    fit = _fit_ensemble(d, rows, ly)
+    fit = _fit_ensemble(d, rows, ly, view)
     loo: dict[str, Any] = {"kind": "not estimated"}
     if estimate_error:
-        pred, kind = _cross_validated(d, rows, ly, int(seed))
+        pred, kind = _cross_validated(d, rows, ly, int(seed), view)
         p = np.exp(pred)
         rho = spearman(p, y)
         loo = {"kind": kind, "spearman": None if math.isnan(rho) else rho, "mape_pct": mape(p, y),
@@ -645,7 +694,7 @@ def fit_adapter(space: str, indices: "Sequence[int] | np.ndarray", values: "Sequ
     return Adapter(
         space=space, dataset=ds, metric=metric, unit=METRIC_UNITS[metric], sources=list(src_names),
         source_metric=source_metric, feature_names=names, coef_arch=fit.coef_arch, coef_src=fit.coef_src,
-        intercept=fit.intercept, coef_onehot=fit.coef_onehot,
+        intercept=fit.intercept, coef_onehot=fit.coef_onehot, coef_src_raw=fit.coef_src_raw,
         weights=fit.weights if fit.weights is not None else np.full(len(fit.views), 1.0 / len(fit.views)), raw=fit.raw, floor=fit.floor, sample_indices=rows, sample_values=y, views=fit.views,
         view_loo_mse=fit.view_loo_mse, loo=loo, seed=int(seed), device=str(device),
     )

@@ -15,7 +15,10 @@ Hyper-parameters:
   the target itself when it is fully measured. Besides, `_fit` drops any source whose values on
   the training architectures equal the targets (that is the target itself: a predictor trained
   on raspi4 never reads raspi4's own column);
-* ``source_metric``: the sources' metric (latency).
+* ``source_metric``: the sources' metric (latency);
+* ``view``: ``auto`` (the adapter's view with the lowest leave-one-out error) or a view of
+  `hwnas.predictors.adapt._views` fixed from 100 samples on, e.g. ``raw:full`` for a biased
+  training subset, where the subset-shift protocol picks it (``bench/subset_shift.py``).
 
 The saved state is the adapter's arrays (`Adapter.to_arrays`) plus its config as plain arrays:
 the source names (a str array) and the sample indices; no pickles, no object arrays.
@@ -44,7 +47,7 @@ def _names(value: Any) -> list[str]:
 class TransferPredictor(Predictor):
     description = "ridge on arch features + log-costs of every fully measured device (few-shot adapter)"
     inputs = "op counts, FLOPs/params, one-hot genotype, measured costs of the fully measured devices"
-    defaults = {"exclude": "", "source_metric": "latency"}
+    defaults = {"exclude": "", "source_metric": "latency", "view": "auto"}
 
     def __init__(self, *args, **kwargs) -> None:
         if "exclude" in kwargs and not isinstance(kwargs["exclude"], str):
@@ -85,7 +88,8 @@ class TransferPredictor(Predictor):
         self.adapter = fit_adapter(self.space, rows, targets, metric=metric if metric in ("latency", "energy")
                                    else "latency", seed=self.seed, sources=self._sources(rows, targets),
                                    source_metric=self.hparams["source_metric"], dataset=self.dataset,
-                                   estimate_error=False)
+                                   estimate_error=False,
+                                   view=None if self.hparams["view"] in ("", "auto") else str(self.hparams["view"]))
 
     def _predict(self, archs) -> np.ndarray:
         return self.adapter.predict(self._indices(archs))
@@ -103,6 +107,12 @@ class TransferPredictor(Predictor):
             raise KeyError("adapter_config")
         config = json.loads(str(np.asarray(arrays["adapter_config"]).reshape(-1)[0]))
         self.adapter = Adapter.from_arrays({k: v for k, v in arrays.items() if k != "adapter_config"}, config)
+
+    def view_costs(self, archs) -> np.ndarray:
+        """Each adapter view's predicted cost [n, views]; with a fixed ``view`` the others are
+        kept at weight 0 to show how far the views disagree (`hwnas.predictors.adapt.Adapter.view_costs`)."""
+        self._check_fitted()
+        return self.adapter.view_costs(self._indices(self.archs(archs)))
 
     @property
     def sources(self) -> list[str]:

@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                             "the other 13,626 (mean over devices); cheap30 = the cheapest 30 % of those",
                 "source": "bench/subset_shift.py (" + Path(args.results).name + ")",
             }
-            if "budget_bound_q975" in rec:  # the margin budgets are checked with (hwnas.devices.costs)
-                info["subset_shift"]["budget_bound_q975"] = rec["budget_bound_q975"]
+            for key in ("budget_bound_q975", "budget_bound_views_q975"):  # budget margins (hwnas.devices.costs)
+                if key in rec:
+                    info["subset_shift"][key] = rec[key]
             print(f"{device} ({model}): subset shift Spearman {rec['spearman']:.3f}, +-10 % {rec['acc10_pct']:.1f} "
                   f"(mean over {rec['devices']} devices)")
         path.write_text(json.dumps(info, indent=2) + "\n")

@@ -35,7 +35,9 @@ def write_json(path: Path, obj: Any) -> Path:
 
 def build_frames(state, front_pos: np.ndarray, dataset: str):
     """(front, evaluated) DataFrames. Columns: arch_index, arch, score, the proxy's score
-    columns, per cost metric ``<metric>_<unit>`` and ``<metric>_source``, feasible, on_front."""
+    columns, per cost metric ``<metric>_<unit>``, ``<metric>_<unit>_bound`` (what budgets are checked
+    against: the upper 97.5 % bound of a prediction that states its uncertainty, else the value)
+    and ``<metric>_source``, feasible, on_front."""
     import pandas as pd
 
     sp = state.space
@@ -60,6 +62,7 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     members = state.member(state.order)
     for j, t in enumerate(state.costs):
         rows[f"{t.metric}_{t.unit}"] = C[:, j]
+        rows[f"{t.metric}_{t.unit}_bound"] = t.budget_values()[members] if state.n else np.zeros(0)
         rows[f"{t.metric}_source"] = [t.label(int(i)) for i in members]
     for t in state.reference_costs:  # shown, not optimised (e.g. the latency an energy estimate rests on)
         rows[f"{t.metric}_{t.unit}"] = t.values[members] if state.n else np.zeros(0)
@@ -183,6 +186,7 @@ def _front_json(state, front, front_ids: list[int], run: dict) -> dict:
         for t in state.costs:
             c = t.cost(idx)
             entry["costs"][t.metric] = {"value": c.value, "unit": c.unit, "source": t.label(idx),
+                                        "budget_bound": float(t.budget_values()[idx]),
                                         "extrapolated": t.is_extrapolated(idx), "provenance": c.provenance,
                                         "objective": True}
         for t in state.reference_costs:
@@ -195,6 +199,8 @@ def _front_json(state, front, front_ids: list[int], run: dict) -> dict:
     columns = {"score": score_description(state)}
     for t in state.costs:
         columns[f"{t.metric}_{t.unit}"] = f"{t.metric} on {t.device} in {t.unit} (objective, minimised)"
+        columns[f"{t.metric}_{t.unit}_bound"] = (f"what a {t.metric} budget is checked against, in {t.unit}: the upper "
+                                                 "97.5 % bound where a prediction states its uncertainty, else the value")
     for t in state.reference_costs:
         columns[f"{t.metric}_{t.unit}"] = (f"{t.metric} on {t.device} in {t.unit}: not an objective, shown because "
                                            f"the energy values rest on it (an energy estimate is derived from it)")

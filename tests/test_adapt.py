@@ -104,3 +104,22 @@ def test_few_samples_fall_back_to_the_flops_params_line():
     assert ad.views[0] == "line:flops+params" and ad.weights[0] > 0.9
     idx = np.arange(0, 15_625, 5)
     assert np.median(np.abs(ad.predict(idx) / y[idx] - 1)) < 0.01
+
+
+def test_a_fixed_view_predicts_with_it_and_keeps_the_others_to_show_disagreement():
+    """From 100 samples a view can be fixed (a biased subset: leave-one-out cannot say which view
+    extrapolates); the other views stay at weight 0 and `view_costs` shows where they disagree."""
+    y = measured_column("nb201", "fpga", "latency")
+    rows = np.random.default_rng(0).choice(15_625, 120, replace=False)
+    auto = fit_adapter("nb201", rows, y[rows], exclude=["fpga"], estimate_error=False)
+    fixed = fit_adapter("nb201", rows, y[rows], exclude=["fpga"], estimate_error=False, view="raw:full")
+    assert len(auto.views) == 1 and fixed.views[0] == "raw:full" and len(fixed.views) == 3
+    np.testing.assert_array_equal(fixed.weights, [1.0, 0.0, 0.0])
+    query = np.arange(0, 15_625, 97)
+    costs = fixed.view_costs(query)
+    assert costs.shape == (query.size, 3)
+    np.testing.assert_allclose(fixed.predict(query), costs[:, 0], rtol=1e-12)
+    back = Adapter.from_arrays(fixed.to_arrays(), fixed.config())
+    np.testing.assert_allclose(back.view_costs(query), costs, rtol=1e-12)
+    with pytest.raises(HwnasUsageError, match="unknown adapter view"):
+        fit_adapter("nb201", rows, y[rows], exclude=["fpga"], estimate_error=False, view="nope")
