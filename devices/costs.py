@@ -345,9 +345,11 @@ def _fully_measured(metric: str) -> list[str]:
 
 def predict_cost(space: str, archs, device: str, metric: str = "latency"):
     """The (``device``, ``metric``) cost of ``archs`` as a pandas DataFrame with columns
-    ``arch_index, arch, value, unit, source, support`` (source: measured / predicted / estimated;
-    support: ``in_range``, or ``extrapolated`` where a predicted value lies outside the measured
-    values' range or its cell outside the measured cells' op-count envelope).
+    ``arch_index, arch, value, unit, source, support, upper`` (source: measured / predicted /
+    estimated; support: ``in_range``, or ``extrapolated`` where a predicted value lies outside the
+    measured values' range or its cell outside the measured cells' op-count envelope; upper: what
+    a budget is checked against, the upper 97.5 % bound where the prediction states one, else
+    the value).
 
     ``archs``: ``"all"``, an architecture spec (``"0-99,6111,sample:20"``, see `hwnas profile`), or an
     iterable of indices, arch strings or `Arch`. Unknown device, metric or architecture: a
@@ -374,4 +376,5 @@ def predict_cost(space: str, archs, device: str, metric: str = "latency"):
         "unit": table.unit,
         "source": [COST_SOURCES[int(c)] for c in table.source_codes[idx]],
         "support": np.where(ext, "extrapolated", "in_range"),
+        "upper": table.budget_values()[idx],
     })

@@ -23,7 +23,7 @@ def pareto(device: "str | None" = None, **kwargs):
 
 def predict_cost(space: str, archs, device: str, metric: str = "latency"):
     """`hwnas.devices.costs.predict_cost`: a DataFrame ``arch_index, arch, value, unit, source,
-    support`` of ``device``'s ``metric`` (ms / mJ) for ``archs`` (``"all"``, a spec or a list)."""
+    support, upper`` of ``device``'s ``metric`` (ms / mJ) for ``archs`` (``"all"``, a spec or a list)."""
     from hwnas.devices.costs import predict_cost as _predict_cost
 
     return _predict_cost(space, archs, device, metric)

@@ -46,7 +46,8 @@ def test_adapt_a_held_out_device_from_20_measurements(pi5, tmp_path, capsys):
     out_csv = tmp_path / "preds.csv"
     assert main(["predictors", "predict", "--device", "my-pi", "--archs", "all", "--out", str(out_csv)]) == 0
     preds = pd.read_csv(out_csv)
-    assert list(preds.columns) == ["arch_index", "arch", "value", "unit", "source", "support"]
+    assert list(preds.columns) == ["arch_index", "arch", "value", "unit", "source", "support", "upper"]
+    assert (preds["upper"] >= preds["value"]).all()
     assert len(preds) == 15_625 and (preds["source"] == "measured").sum() == 20 and set(preds["unit"]) == {"ms"}
     frame = hwnas.predict_cost("nb201", [int(sample["nb201_index"].iloc[0]), 0, "1", "3,3,3,1,3,2"], "my-pi", "latency")
     assert frame["source"].tolist() == ["measured", "predicted", "predicted", "predicted"]

@@ -213,13 +213,14 @@ def graphs_cmd(space: str, dataset: str, workers: int, limit: int | None, cache_
               help="all, or comma-separated indices, ranges (0-99), arch strings, sample:N.")
 @click.option("--metric", default="latency", show_default=True, help="latency (ms) or energy (mJ).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="CSV to write: arch_index, arch, value, unit, source, support (written atomically).")
+              help="CSV to write: arch_index, arch, value, unit, source, support, upper (written atomically).")
 def predict_cmd(device: str, space: str, archs: str, metric: str, out: str) -> None:
     """Write the device's cost of every requested architecture, and where it comes from.
 
     source: measured (a table, a registered upstream file or your measurements), predicted (a
     shipped or adapted predictor) or estimated (NB201 energy from FBNet block power); support:
-    in_range, or extrapolated where a prediction lies outside what was measured. The console
+    in_range, or extrapolated where a prediction lies outside what was measured; upper: what a
+    budget is checked against (the upper 97.5 % bound where the prediction states one). The console
     line quotes how well the predictor is known where it is used.
 
     \b
