@@ -5,14 +5,11 @@ Eq. 12, `hwnas.search.scoring.objective` with the table as the fixed reference p
 network taking its class's score, against the real NB201 test accuracy.
 
     python bench/aznas_table_tau.py
-    python bench/aznas_table_tau.py --extra runs/cache/vkdnw_classes.sqlite   # + VKDNW aggregates
 
-``--extra CACHE``: a score cache holding ``vkdnw_single`` for every class of a dataset
-(`scripts/score_nb201_classes.py --proxies vkdnw_single --batch-size B`, B = the table's batch
-size for that dataset) adds VKDNW alone, VKDNW_single alone, and AZ-NAS's four columns with
-VKDNW_single or with VKDNW in one rank aggregate (the paper's VKDNW_agg also needs jacob_cov, which
-the class table does not hold: `bench/vkdnw_table.py` computes it on the 1,000 sample). VKDNW is recovered from
-VKDNW_single = aleph + VKDNW / (2 log 9), aleph being an integer and VKDNW in [0, log 9].
+Every aggregate the shipped table can form is reported: AZ-NAS alone; with VKDNW_single or VKDNW
+(VKDNW is recovered from VKDNW_single = aleph + VKDNW / (2 log 9), aleph being an integer and VKDNW
+in [0, log 9]; the paper's VKDNW_agg also needs jacob_cov, which the class table does not hold:
+`bench/vkdnw_table.py` computes it on the 1,000 sample); with NASWOT and/or synflow.
 Top-5 % tau: Kendall tau among the 5 % best networks by accuracy.
 """
 
@@ -26,28 +23,32 @@ import numpy as np
 from _report import emit
 
 
-def _extra_columns(cache_path: str, dataset: str, batch: int, reps: np.ndarray) -> dict[str, np.ndarray] | None:
-    from hwnas.eval import CacheKey, ScoreCache, version_tag
-
-    cache = ScoreCache(cache_path)
-    try:
-        found = cache.lookup(CacheKey("nb201", dataset, 0, batch, version_tag(), "cpu"), reps.tolist(),
-                             ["vkdnw_single"])
-    finally:
-        cache.close()
-    if len(found) < reps.size:
-        print(f"{dataset}: the extra cache holds vkdnw_single for {len(found)} of {reps.size} classes; skipped")
-        return None
-    single = np.array([found[(int(r), "vkdnw_single")].value for r in reps], dtype=np.float64)
+def _vkdnw(single: np.ndarray) -> np.ndarray:
+    """VKDNW from VKDNW_single = aleph + VKDNW / (2 log 9) (aleph an integer, VKDNW in [0, log 9])."""
     finite = np.isfinite(single)  # VKDNW -inf (no spectrum) makes VKDNW_single -inf
     vkdnw = np.full(single.shape, -np.inf)
     vkdnw[finite] = (single[finite] - np.floor(single[finite])) * 2.0 * math.log(9.0)
-    return {"vkdnw_single": single, "vkdnw": vkdnw}
+    return vkdnw
+
+
+def candidates(columns: "set[str]") -> dict[str, list[str]]:
+    """Score name -> the table columns its rank aggregate reads, for every aggregate the table
+    (with VKDNW derived from VKDNW_single) can form."""
+    az = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
+    out = {"az_nas": az}
+    if "vkdnw_single" in columns:
+        out |= {"vkdnw": ["vkdnw"], "vkdnw_single": ["vkdnw_single"], "az_nas + vkdnw_single": az + ["vkdnw_single"],
+                "az_nas + vkdnw": az + ["vkdnw"]}
+    if {"naswot", "synflow"} <= columns:
+        out |= {"naswot": ["naswot"], "synflow": ["synflow"], "az_nas + naswot": az + ["naswot"],
+                "az_nas + synflow": az + ["synflow"], "az_nas + naswot + synflow": az + ["naswot", "synflow"]}
+        if "vkdnw_single" in columns:
+            out["az_nas + naswot + synflow + vkdnw_single"] = az + ["naswot", "synflow", "vkdnw_single"]
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--extra", default=None, help="score cache with vkdnw_single for every class (see above)")
     ap.add_argument("--out", default=None, help="also write the table as JSON")
     args = ap.parse_args()
 
@@ -61,22 +62,17 @@ def main() -> None:
     rep_of = representative_indices()
     reps = np.unique(rep_of)
     position = np.searchsorted(reps, rep_of)  # network -> its class's row
-    az = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
     lines = ["| dataset | batch | score | tau | rho | top-5 % tau | nDCG@10 |", "|---|---|---|---|---|---|---|"]
     rows = []
     for ds in info["datasets"]:
         batch = table_batch_size(ds)
         t = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
         cols = {c: np.array([t[int(r)][c] for r in reps]) for c in info["columns"]}
-        candidates = {"az_nas": az}
-        extra = _extra_columns(args.extra, ds, batch, reps) if args.extra else None
-        if extra is not None:
-            cols |= extra
-            candidates |= {"vkdnw": ["vkdnw"], "vkdnw_single": ["vkdnw_single"],
-                           "az_nas + vkdnw_single": az + ["vkdnw_single"], "az_nas + vkdnw": az + ["vkdnw"]}
+        if "vkdnw_single" in cols:
+            cols["vkdnw"] = _vkdnw(cols["vkdnw_single"])
         acc = load_ground_truth(ds)
         top = top_fraction(acc)
-        for name, names in candidates.items():
+        for name, names in candidates(set(cols)).items():
             score = objective(cols, names, reference=cols)[position]
             if name == "az_nas":  # the paper's protocol: Eq. 12 ranks among the 15,625 networks
                 paper = objective({c: v[position] for c, v in cols.items()}, names)

@@ -363,7 +363,7 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     best = _best_source(d.src[rows], y)
     ey = np.exp(y)
     floor = float(0.1 * ey.min())
-    items = []  # (name, raw, coef_arch, coef_src, coef_onehot, intercept, LOO log predictions)
+    items = []  # (name, raw, coef_arch, coef_src, coef_onehot, intercept, LOO log predictions, coef_src_raw)
     for name, (scale, cols) in _views(d, n).items():
         wa, ws, wr, wo, b = _linear_map(d, cols, best)
         x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
