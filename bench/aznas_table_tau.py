@@ -9,7 +9,8 @@ network taking its class's score, against the real NB201 test accuracy.
 Every aggregate the shipped table can form is reported: AZ-NAS alone; with VKDNW_single or VKDNW
 (VKDNW is recovered from VKDNW_single = aleph + VKDNW / (2 log 9), aleph being an integer and VKDNW
 in [0, log 9]; the paper's VKDNW_agg also needs jacob_cov, which the class table does not hold:
-`bench/vkdnw_table.py` computes it on the 1,000 sample); with NASWOT and/or synflow.
+`bench/vkdnw_table.py` computes it on the 1,000 sample); with NASWOT, synflow and/or FreeREA's
+LogSynflow (`synflow_log1p`).
 Top-5 % tau: Kendall tau among the 5 % best networks by accuracy.
 """
 
@@ -44,6 +45,10 @@ def candidates(columns: "set[str]") -> dict[str, list[str]]:
                 "az_nas + synflow": az + ["synflow"], "az_nas + naswot + synflow": az + ["naswot", "synflow"]}
         if "vkdnw_single" in columns:
             out["az_nas + naswot + synflow + vkdnw_single"] = az + ["naswot", "synflow", "vkdnw_single"]
+    if "synflow_log1p" in columns:
+        out |= {"synflow_log1p": ["synflow_log1p"], "az_nas + synflow_log1p": az + ["synflow_log1p"]}
+        if "naswot" in columns:
+            out["az_nas + naswot + synflow_log1p"] = az + ["naswot", "synflow_log1p"]
     return out
 
 

@@ -162,7 +162,7 @@ def test_learned_proxy_resolves_in_eval_and_search(home, tmp_path, capsys):
     assert table is not None and len(table) == reps.size
     assert table[int(reps[5])]["my-proxy"] == learned_predictions("my-proxy")[reps[5]]
     with pytest.raises(HwnasUsageError, match="combines only"):
-        served_scores("nb201", "cifar100", ("my-proxy", "synflow"), 0, 64)
+        served_scores("nb201", "cifar100", ("my-proxy", "snip"), 0, 64)
 
 
 def test_a_learned_proxy_drives_an_exhaustive_search(home, tmp_path):

@@ -40,8 +40,8 @@ CONNECTED = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "no
 DISCONNECTED = ("none",) * 6
 ALL = (
     "az_complexity", "az_expressivity", "az_nas", "az_progressivity", "az_trainability", "fisher",
-    "flops", "grad_norm", "grasp", "jacob_cov", "naswot", "params", "snip", "synflow", "xi_gsnr",
-    "vkdnw", "vkdnw_dim", "vkdnw_single", "zen", "zico",
+    "flops", "grad_norm", "grasp", "jacob_cov", "naswot", "params", "snip", "synflow", "synflow_log1p",
+    "xi_gsnr", "vkdnw", "vkdnw_dim", "vkdnw_single", "zen", "zico",
 )
 
 
@@ -151,6 +151,21 @@ def test_synflow_is_the_log_of_the_conserved_flow_and_ignores_batchnorm():
     assert get_proxy("synflow").score(with_bn, (3, 4, 4)) == pytest.approx(score, rel=1e-12)
     # data-free: the seed does not matter
     assert get_proxy("synflow").score(chain, (3, 4, 4), seed=7) == score
+
+
+def test_synflow_log1p_sums_weight_times_log1p_gradient():
+    # Bias-free chain, ones input, |W|: dR/dW1[i, j] = sum_k |W2[k, i]| (times x_j = 1) and
+    # dR/dW2[k, i] = h_i = sum_j |W1[i, j]|, so FreeREA's LogSynflow is, exactly,
+    # sum_ij |W1_ij| log(1 + c_i) + sum_ki |W2_ki| log(1 + h_i) with c = 1^T |W2|.
+    chain = mlp(seed=3)
+    for layer in (chain[1], chain[3]):
+        layer.bias = None
+    w1, w2 = chain[1].weight.detach().double().abs(), chain[3].weight.detach().double().abs()
+    c, h = w2.sum(0), w1.sum(1)
+    expected = float((w1 * torch.log1p(c)[:, None]).sum() + (w2 * torch.log1p(h)[None, :]).sum())
+    score = get_proxy("synflow_log1p").score(chain, (3, 4, 4))
+    assert score == pytest.approx(math.log(expected), rel=1e-12)
+    assert get_proxy("freerea_logsynflow").name == "synflow_log1p"
 
 
 def test_synflow_of_a_network_with_a_zeroed_layer_is_minimal():
@@ -440,7 +455,7 @@ def test_every_proxy_is_finite_on_a_tiny_nb201_except_documented_cases():
     # are documented to be -inf then; the others stay finite.
     dead = score_all(lambda: tiny_nb201(DISCONNECTED), ALL, SHAPE, CLASSES, seed=0, batch_size=16)
     assert {k for k, v in dead.items() if v == -math.inf} == {
-        "az_expressivity", "az_progressivity", "naswot", "synflow", "jacob_cov", "zen", "zico"}
+        "az_expressivity", "az_progressivity", "naswot", "synflow", "synflow_log1p", "jacob_cov", "zen", "zico"}
     assert all(math.isfinite(v) for k, v in dead.items() if v != -math.inf)
     assert dead["az_trainability"] < connected["az_trainability"]
 

@@ -40,8 +40,8 @@ def test_table_is_only_used_for_its_own_setting():
     assert shipped_scores("nb201", ds, proxies, INFO["seed"], batch) is not None
     assert shipped_scores("nb201", ds, proxies, INFO["seed"] + 1, batch) is None
     assert shipped_scores("nb201", ds, proxies, INFO["seed"], batch * 2) is None
-    assert shipped_scores("nb201", ds, ("naswot",), INFO["seed"], batch) is None
-    assert shipped_scores("nb201", ds, (*proxies, "naswot"), INFO["seed"], batch) is None
+    assert shipped_scores("nb201", ds, ("snip",), INFO["seed"], batch) is None
+    assert shipped_scores("nb201", ds, (*proxies, "snip"), INFO["seed"], batch) is None
     assert table_batch_size("no-such-dataset") is None
 
 

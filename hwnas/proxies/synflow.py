@@ -43,9 +43,11 @@ def _bypass_batchnorm(module: nn.Module) -> None:
             _bypass_batchnorm(child)
 
 
-def synflow_log(model: nn.Module, input_shape: tuple[int, ...]) -> float:
+def synflow_log(model: nn.Module, input_shape: tuple[int, ...], log1p_gradients: bool = False) -> float:
     """log of sum |theta * dR/dtheta| over conv + linear weights (module docstring); -inf when
-    no signal flows (e.g. a zeroed layer cuts every input-output path). ``model`` is untouched."""
+    no signal flows (e.g. a zeroed layer cuts every input-output path). ``log1p_gradients``:
+    sum |theta * log(1 + dR/dtheta)| instead (FreeREA's LogSynflow, Cavagnero et al. 2023: the
+    log keeps the few largest gradients from dominating the sum). ``model`` is untouched."""
     import torch
     from torch import nn
 
@@ -67,7 +69,8 @@ def synflow_log(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     total = 0.0
     for layer in weight_layers(net):
         if layer.weight.grad is not None:
-            total += float((layer.weight.detach() * layer.weight.grad).abs().sum())
+            grad = torch.log1p(layer.weight.grad) if log1p_gradients else layer.weight.grad
+            total += float((layer.weight.detach() * grad).abs().sum())
     if total <= 0.0:
         return -math.inf
     return math.log(total)
@@ -85,3 +88,18 @@ class Synflow(Proxy):
 
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
         return {self.name: synflow_log(ctx.model, ctx.input_shape)}
+
+
+@register
+class SynflowLog1p(Proxy):
+    """FreeREA's LogSynflow: as `Synflow` but summing |theta * log(1 + dR/dtheta)| (gradients are
+    non-negative here: |weights|, ones input). Unit: natural log of that sum; independent of seed
+    and batch."""
+
+    name = "synflow_log1p"
+    description = "log of sum|theta * log(1 + dR/dtheta)| (FreeREA's LogSynflow), |weights|, ones input"
+    cost = "backward"
+    aliases = ("freerea_logsynflow",)
+
+    def compute(self, ctx: "ScoringContext") -> dict[str, float]:
+        return {self.name: synflow_log(ctx.model, ctx.input_shape, log1p_gradients=True)}
