@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import hwnas
@@ -250,6 +251,14 @@ def test_energy_run_carries_latency_for_reference(tmp_path, capsys, monkeypatch)
         assert c["objective"] is False and c["value"] == pytest.approx(lat.values[f["arch_index"]])
         assert c["source"] == lat.label(f["arch_index"]) and f["costs"]["energy"]["objective"] is True
     assert "latency (ms)*" in out and "energy (mJ)" in out and "not an objective" in out
+    # each member's bound, what the 20 mJ budget was checked against: never below the value, within budget
+    front = pd.read_csv(tmp_path / "tx2" / "pareto.csv")
+    assert (front["energy_mJ_bound"] >= front["energy_mJ"] - 1e-12).all() and (front["energy_mJ_bound"] <= 20).all()
+    energy = cost_table("nb201", "jetson-tx2", "energy")
+    for f in doc["front"]:
+        assert f["costs"]["energy"]["budget_bound"] == pytest.approx(energy.budget_values()[f["arch_index"]])
+    if (front["energy_mJ_bound"] > front["energy_mJ"] * 1.005).any():
+        assert "energy bound" in out and "what the budget is checked against" in out
     run = json.loads((tmp_path / "tx2" / "run.json").read_text())
     assert "latency" in run["reference_costs"] and "latency" not in run["settings"]["objectives"]
 

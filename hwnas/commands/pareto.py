@@ -140,18 +140,27 @@ def print_front(result, limit: int = 15) -> None:
     table.add_column("score", justify="right")
     metrics = [k for k in front.columns if k.endswith(COST_UNITS) and not k.startswith("score")]
     reference = set(run.get("reference_costs") or {})
+    shown = front.head(limit)
+    # a budgeted cost whose bound (what the budget is checked against) exceeds its value somewhere
+    bounded = {m for m in metrics if f"{m}_bound" in front.columns
+               and any(b["metric"] == m.rsplit("_", 1)[0] for b in run["budgets"])
+               and (shown[f"{m}_bound"] > shown[m] * 1.005).any()}
     for m in metrics:
         name, unit = m.rsplit("_", 1)
         table.add_column(f"{name} ({unit})" + ("*" if name in reference else ""), justify="right")
+        if m in bounded:
+            table.add_column(f"{name} bound\u2020", justify="right")
     table.add_column("cell")
     marks: set[str] = set()
-    for _, row in front.head(limit).iterrows():
+    for _, row in shown.iterrows():
         index = row["arch_index"]
         cells = [str(row["rank"]), "-" if pd.isna(index) else str(int(index)), f"{row['score']:.4g}"]
         for m in metrics:
             mark = source_mark(str(row[m.rsplit("_", 1)[0] + "_source"]))
             marks.update(mark)
             cells.append(f"{_fmt_cost(row[m], m)} {mark}")
+            if m in bounded:
+                cells.append(_fmt_cost(row[f"{m}_bound"], m))
         cells.append(escape(str(row["arch"])))
         table.add_row(*cells)
     console = Console()
@@ -161,6 +170,10 @@ def print_front(result, limit: int = 15) -> None:
         legend.append("x extrapolated (outside the measured range or op-count envelope)")
     if legend:
         console.print("cost sources: " + ", ".join(legend), soft_wrap=True, markup=False)
+    for m in sorted(bounded):
+        console.print(f"\u2020 {m.rsplit('_', 1)[0]} bound: what the budget is checked against, the value at the "
+                      f"upper 97.5 % bound of each prediction it rests on (the value itself where nothing was "
+                      f"predicted)", soft_wrap=True, markup=False)
     for name in sorted(reference):
         console.print(f"* {name}: shown because the energy rests on it (energy estimates are derived from it); "
                       f"not an objective", soft_wrap=True, markup=False)
