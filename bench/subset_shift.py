@@ -29,6 +29,8 @@ noise ceiling of ``bench/latency_noise.py`` (Spearman ceiling, +-10 % bound and 
     python bench/subset_shift.py                              # 27 devices, every model
     python bench/subset_shift.py --devices raspi4,pixel3 --models transfer,gp
     python bench/subset_shift.py --merge a.json,b.json        # print the table of earlier runs
+    python bench/subset_shift.py --models transfer-raw,transfer-log --max-source-spearman 0.7 \
+        --out bench/results/subset_shift_notwin.json          # no close relative among the sources
 """
 
 from __future__ import annotations
@@ -103,12 +105,22 @@ def scores(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
             "cheap30_log_ratio_q975": float(np.quantile(log_ratio[cheap], 0.975))}
 
 
-def fit_model(model: str, device: str, train: np.ndarray, y: np.ndarray, mlp_epochs: int):
+def source_similarity(device: str, rows: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Spearman between the target's values on ``rows`` and each other fully measured device's."""
+    from hwnas.predictors.adapt import source_matrix
+    from hwnas.predictors.metrics import spearman
+
+    names, src = source_matrix("nb201", "latency")
+    return {n: float(spearman(src[rows, j], y[rows])) for j, n in enumerate(names) if n != device}
+
+
+def fit_model(model: str, device: str, train: np.ndarray, y: np.ndarray, mlp_epochs: int,
+              also_exclude: "list[str] | None" = None):
     from hwnas.predictors import get_predictor
 
     kw = {"space": "nb201", "dataset": "cifar10", "seed": 0}
     if model in TRANSFER_VIEWS:
-        p = get_predictor("transfer", exclude=device, view=TRANSFER_VIEWS[model], **kw)
+        p = get_predictor("transfer", exclude=[device, *(also_exclude or [])], view=TRANSFER_VIEWS[model], **kw)
     elif model == "mlp":
         p = get_predictor("mlp", hidden=128, layers=2, epochs=mlp_epochs, **kw)
     elif model == "ridge":
@@ -127,6 +139,7 @@ def pooled_bound(log_ratios: "list[np.ndarray]", level: float = 0.975) -> dict[s
     """The ``level`` quantile of log(measured / predicted) pooled over every device's test archs
     (one margin for all devices: ``level`` of all their predictions are below prediction x
     exp(q)), and how often each device exceeds it."""
+    log_ratios = [r[np.isfinite(r)] for r in log_ratios]  # a non-positive prediction has no ratio
     pooled = np.concatenate(log_ratios)
     q = float(np.quantile(pooled, level))
     per_device = np.array([float(np.mean(r > q)) for r in log_ratios])
@@ -136,9 +149,12 @@ def pooled_bound(log_ratios: "list[np.ndarray]", level: float = 0.975) -> dict[s
 
 
 def run(devices: list[str], models: list[str], sub: np.ndarray, mlp_epochs: int,
-        log_ratios: "dict[str, list[np.ndarray]] | None" = None) -> dict:
+        log_ratios: "dict[str, list[np.ndarray]] | None" = None, max_source_spearman: "float | None" = None) -> dict:
     """Per device and model, `scores` on the 13,626 archs outside the subset; ``log_ratios``
-    (optional) collects each model's log(measured / predicted) per device."""
+    (optional) collects each model's log(measured / predicted) per device. ``max_source_spearman``:
+    transfer reads only the sources whose Spearman with the target on the subset is at most this
+    (a device with no close relative among the sources, as Jetson TX2 is); a device left with
+    fewer than 3 sources is skipped."""
     import torch
 
     from hwnas.devices import measured_column
@@ -152,9 +168,15 @@ def run(devices: list[str], models: list[str], sub: np.ndarray, mlp_epochs: int,
             print(f"skip {device}: not fully measured", flush=True)
             continue
         rec: dict = {}
+        similar = source_similarity(device, sub, y)
+        dropped = [n for n, r in similar.items() if max_source_spearman is not None and r > max_source_spearman]
+        if len(similar) - len(dropped) < 3:
+            print(f"skip {device}: {len(similar) - len(dropped)} sources at Spearman <= {max_source_spearman}", flush=True)
+            continue
+        rec["best_source_spearman"] = round(max(similar.values()), 4)
         for model in models:
             t0 = time.perf_counter()
-            p = fit_model(model, device, sub, y, mlp_epochs)
+            p = fit_model(model, device, sub, y, mlp_epochs, also_exclude=dropped)
             if model in TRANSFER_VIEWS:
                 assert device not in p.sources
             pred = p.predict([int(i) for i in rest])
@@ -215,6 +237,9 @@ def main(argv: "list[str] | None" = None) -> None:
     ap.add_argument("--data", default=os.environ.get("HWNAS_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     ap.add_argument("--out", default="bench/results/subset_shift.json")
     ap.add_argument("--merge", default=None, help="comma-separated JSON files of earlier runs: merge and print")
+    ap.add_argument("--max-source-spearman", type=float, default=None,
+                    help="transfer reads only sources with Spearman <= this against the target on the subset "
+                         "(the no-twin protocol; devices left with < 3 sources are skipped)")
     args = ap.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     t0 = time.perf_counter()
@@ -236,7 +261,7 @@ def main(argv: "list[str] | None" = None) -> None:
         devices = ([d.strip() for d in args.devices.split(",") if d.strip()] if args.devices
                    else help_devices(data))
         log_ratios: dict[str, list[np.ndarray]] = {}
-        results = run(devices, models, subset_indices(data), args.mlp_epochs, log_ratios)
+        results = run(devices, models, subset_indices(data), args.mlp_epochs, log_ratios, args.max_source_spearman)
         pooled = {m: pooled_bound(r) for m, r in log_ratios.items() if not m.endswith("@views")}
         pooled_views = {m[:-len("@views")]: pooled_bound(r) for m, r in log_ratios.items() if m.endswith("@views")}
         command = "python bench/subset_shift.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -259,7 +284,8 @@ def main(argv: "list[str] | None" = None) -> None:
     record = {"command": command, "protocol": "train on the target's values on the 1,999 subset archs "
               "(latency_oneproxy_1999_18dev_ms.csv nb201_index), test on the other 13,626; cheap30 = the 30 % "
               "of the test archs with the lowest true latency; transfer's sources: every other fully measured device",
-              "models": models, "mlp_epochs": args.mlp_epochs, "summary": table,
+              "models": models, "mlp_epochs": args.mlp_epochs, "max_source_spearman": args.max_source_spearman,
+              "summary": table,
               "noise_swap_twins": noise, "devices": results, "wall_s": round(time.perf_counter() - t0, 1)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -326,8 +326,11 @@ def _predicted_label(info: dict) -> str:
                 f"{info.get('measured_archs', '?'):,} measured archs); where it is used, outside the measured "
                 f"subset: Spearman {shift['spearman']:.3f}, within +-10 % {shift['acc10_pct']:.1f} % (cheapest "
                 f"30 %: {shift['cheap30_acc10_pct']:.1f} %), measured for the same model on {shift['devices']} "
-                f"fully measured devices (bench/subset_shift.py); inside the subset: holdout Spearman "
-                f"{info.get('holdout', {}).get('spearman', float('nan')):.3f}")
+                f"fully measured devices (bench/subset_shift.py"
+                + (f", every source closer than Spearman {shift.get('max_source_spearman')} to the target left out, "
+                   f"as no source is close to this device: its closest reaches {shift['best_source_spearman']:.2f} "
+                   f"on its subset" if "no-twin" in str(shift.get("protocol")) else "")
+                + f"); inside the subset: holdout Spearman {info.get('holdout', {}).get('spearman', float('nan')):.3f}")
     metrics = info.get("holdout") or {}
     rho = metrics.get("spearman")
     acc = metrics.get("acc10_pct")

@@ -213,6 +213,12 @@ def test_subset_device_label_quotes_accuracy_where_used():
     label = cost_table("nb201", "jetson-tx2", "latency").provenance["predicted"]
     assert "outside the measured subset" in label and f"{shift['acc10_pct']:.1f} %" in label
     assert "subset_shift" not in pretrained_info("raspi4")  # fully measured: never predicted
+    # TX2 correlates with no fully measured device as well as the protocol's devices do with theirs:
+    # its label quotes the no-twin protocol (sources that close left out), not the 27-device mean
+    if "best_source_spearman" in shift:
+        notwin = shift["best_source_spearman"] < shift["protocol_best_source_spearman_min"]
+        assert notwin == shift["protocol"].startswith("no-twin")
+        assert ("left out" in label) == notwin
 
 
 def test_subset_device_budgets_use_the_margin_measured_where_predictions_are_used():
