@@ -276,9 +276,13 @@ def _predict_shipped(device: str, metric: str, idx: np.ndarray) -> tuple[np.ndar
     values = predictor.predict(archs)
     sd = predictor.predict_log_sd(archs) if hasattr(predictor, "predict_log_sd") else None
     label = _predicted_label(info)
+
+    def median_margin(sd: np.ndarray) -> str:
+        return f"median +{100 * (np.exp(Z_BOUND * np.median(sd)) - 1):.1f} %"
+
     if sd is not None:
         return values, sd, label + (f"; budgets are checked against each prediction's upper 97.5 % bound "
-                                    f"(median +{100 * (np.exp(Z_BOUND * np.median(sd)) - 1):.1f} %)")
+                                    f"({median_margin(sd)})")
     shift = info.get("subset_shift") or {}
     views = shift.get("budget_bound_views_q975")
     bound = shift.get("budget_bound_q975")
@@ -288,9 +292,8 @@ def _predict_shipped(device: str, metric: str, idx: np.ndarray) -> tuple[np.ndar
         sd = np.maximum(np.log(upper / values), 0.0) / Z_BOUND
         label += (f"; budgets are checked against the largest of the model's {view_costs.shape[1]} "
                   f"views x {np.exp(float(views['log_ratio'])):.3f} (97.5 % of measured values are below it outside "
-                  f"the subset over the same {views['devices']} devices; median +"
-                  f"{100 * (np.exp(Z_BOUND * np.median(sd)) - 1):.1f} % over the prediction, more where the views "
-                  f"disagree)")
+                  f"the subset over the same {views['devices']} devices; {median_margin(sd)} over the prediction, "
+                  f"more where the views disagree)")
     elif bound:
         sd = np.full(values.shape, max(float(bound["log_ratio"]), 0.0) / Z_BOUND)
         label += (f"; budgets are checked against prediction x {np.exp(float(bound['log_ratio'])):.3f}, the "

@@ -419,10 +419,9 @@ def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray, view: "str | None" = 
     ey = np.exp(y)
     fits = []
     views = _views(d, len(rows))
-    if view is not None:
-        if view not in views:
-            raise HwnasUsageError(f"unknown adapter view {view!r} for {len(rows)} samples; use one of "
-                                  f"{', '.join(views)} (or none: the lowest leave-one-out error)")
+    if view is not None and view not in views:
+        raise HwnasUsageError(f"unknown adapter view {view!r} for {len(rows)} samples; use one of "
+                              f"{', '.join(views)} (or none: the lowest leave-one-out error)")
     for name, (scale, cols) in views.items():
         wa, ws, wr, wo, b = _linear_map(d, cols, best)
         x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b

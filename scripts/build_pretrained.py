@@ -58,15 +58,15 @@ os.environ["HWNAS_HOME"] = tempfile.mkdtemp(prefix="hwnas-build-pretrained-")
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from subset_shift import TRANSFER_VIEWS, source_similarity  # noqa: E402  (bench name -> transfer view)
+
 DEFAULT_OUT = ROOT / "hwnas" / "_data" / "predictors"
 HOLDOUT_FRACTION = 0.10
 SPLIT_SEED = 0
 SUBSET_MAX = 1999  # measured on at most the 1,999-arch OneProxy/nn-Meter subset
 SUBSET_PROTOCOL = ("trained on the 1,999-arch subset of fully measured devices, tested on the other 13,626 "
                    "(mean over devices)")
-
-
-TRANSFER_VIEWS = {"transfer": "auto", "transfer-log": "full", "transfer-raw": "raw:full"}  # bench/subset_shift.py model -> view
 
 
 def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, str, dict | None]":
@@ -77,7 +77,8 @@ def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, 
     the candidate; the record's ``view`` is the transfer predictor's view to ship."""
     if not path or not Path(path).is_file():
         return False, f"no subset-shift results at {path}", None
-    summary = json.loads(Path(path).read_text())["summary"]
+    results = json.loads(Path(path).read_text())
+    summary = results["summary"]
     variants = {m: summary[m] for m, view in TRANSFER_VIEWS.items() if m in summary and view != "auto"}
     if not variants:
         return False, "transfer not in the subset-shift results", None
@@ -92,6 +93,8 @@ def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, 
     record = {"model": "transfer", "view": TRANSFER_VIEWS[variant], "bench_model": variant, "spearman": t["spearman"], "acc10_pct": t["acc10_pct"], "cheap30_spearman": t["cheap30_spearman"],
               "cheap30_acc10_pct": t["cheap30_acc10_pct"], "devices": t.get("devices"), "protocol": SUBSET_PROTOCOL,
               "budget_bound_q975": t.get("budget_bound_q975"), "budget_bound_views_q975": t.get("budget_bound_views_q975"),
+              "protocol_best_source_spearman_min": round(min(
+                  r["best_source_spearman"] for r in results["devices"].values() if "best_source_spearman" in r), 4),
               "others": {m: {k: r[k] for k in ("spearman", "acc10_pct", "cheap30_spearman", "cheap30_acc10_pct")}
                          for m, r in others.items()}, "source": Path(os.path.relpath(Path(path).resolve(), ROOT)).as_posix()}
     if lost:
@@ -101,23 +104,18 @@ def subset_shift_verdict(path: "str | os.PathLike[str] | None") -> "tuple[bool, 
                   + ", ".join(f"{m} {r['spearman']:.4f} / {r['acc10_pct']:.1f}" for m, r in others.items())), record
 
 
-def no_twin_record(path: "str | os.PathLike[str] | None", record: dict, device: str, rows: np.ndarray,
-                   values: np.ndarray) -> dict:
+def no_twin_record(path: "str | os.PathLike[str] | None", notwin: "dict | None", record: dict, device: str,
+                   rows: np.ndarray, values: np.ndarray) -> dict:
     """The subset-shift record to quote for ``device``. The 27-device protocol holds for a device
     as close to some source as the protocol's devices are to theirs; when the device's best
     source Spearman on its training rows is below the lowest of theirs, the record of the no-twin
-    protocol (``bench/subset_shift.py --max-source-spearman``, its JSON at ``path``) is quoted
-    instead, with the same variant's figures and budget bounds."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from subset_shift import source_similarity
-
+    protocol (``notwin``: the JSON of ``bench/subset_shift.py --max-source-spearman`` read from
+    ``path``) is quoted instead, with the same variant's figures and budget bounds."""
     best = max(source_similarity(device, rows, values).values())
-    full = json.loads((ROOT / record["source"]).read_text())
-    floor = min(r["best_source_spearman"] for r in full["devices"].values() if "best_source_spearman" in r)
-    out = {**record, "best_source_spearman": round(best, 4), "protocol_best_source_spearman_min": round(floor, 4)}
-    if best >= floor or not path or not Path(path).is_file():
+    floor = record["protocol_best_source_spearman_min"]
+    out = {**record, "best_source_spearman": round(best, 4)}
+    if best >= floor or notwin is None:
         return out
-    notwin = json.loads(Path(path).read_text())
     t = notwin["summary"].get(record["bench_model"])
     if t is None:
         return out
@@ -245,7 +243,7 @@ def build_one(space: str, device: str, metric: str, args, all_archs, command: st
         "holdout": {k: candidates[chosen][k] for k in r.metrics.as_dict()},
         "candidates": candidates,
         "selection": reason,
-        **({"subset_shift": no_twin_record(args.subset_shift_notwin, args.transfer_verdict[2], device,
+        **({"subset_shift": no_twin_record(args.subset_shift_notwin, args.notwin, args.transfer_verdict[2], device,
                                            r.train_indices, values)}
            if use_transfer and chosen == "transfer" else {}),
         "provenance": provenance(space, device, metric),
@@ -293,11 +291,14 @@ def main() -> None:
                         help="also fit the gp candidate up to this many training archs")
     parser.add_argument("--subset-shift", default=str(ROOT / "bench" / "results" / "subset_shift.json"),
                         help="bench/subset_shift.py's JSON: transfer for subset-only devices if it wins there")
+    parser.add_argument("--subset-shift-notwin", default=str(ROOT / "bench" / "results" / "subset_shift_notwin.json"),
+                        help="its no-twin run (--max-source-spearman): quoted for devices no source resembles")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--summary", default=None, help="also write the records to this JSON file")
     args = parser.parse_args()
     args.transfer_verdict = subset_shift_verdict(args.subset_shift)
-    args.subset_shift_notwin = str(ROOT / "bench" / "results" / "subset_shift_notwin.json")
+    notwin = Path(args.subset_shift_notwin)
+    args.notwin = json.loads(notwin.read_text()) if notwin.is_file() else None
     print(f"subset-only devices: {'transfer' if args.transfer_verdict[0] else 'shipped recipes'} "
           f"({args.transfer_verdict[1]})", flush=True)
 

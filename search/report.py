@@ -44,6 +44,7 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     catalog = state.scorer.catalog
     scores = state.scores()
     C = state.cost_matrix(state.order)
+    B = state.budget_matrix(state.order)  # what the budgets were checked against
     feasible = state.feasible(state.order) if state.n else np.zeros(0, dtype=bool)
     on_front = np.zeros(state.n, dtype=bool)
     on_front[front_pos] = True
@@ -62,7 +63,7 @@ def build_frames(state, front_pos: np.ndarray, dataset: str):
     members = state.member(state.order)
     for j, t in enumerate(state.costs):
         rows[f"{t.metric}_{t.unit}"] = C[:, j]
-        rows[f"{t.metric}_{t.unit}_bound"] = t.budget_values()[members] if state.n else np.zeros(0)
+        rows[f"{t.metric}_{t.unit}_bound"] = B[:, j]
         rows[f"{t.metric}_source"] = [t.label(int(i)) for i in members]
     for t in state.reference_costs:  # shown, not optimised (e.g. the latency an energy estimate rests on)
         rows[f"{t.metric}_{t.unit}"] = t.values[members] if state.n else np.zeros(0)
