@@ -82,7 +82,8 @@ def export(
 
 # how messages name each argument of `pareto`: Python parameters, or the CLI's flags
 _CLI_FLAGS = {"shipped_scores": "--no-shipped-scores", "export_onnx": "--export-onnx", "pop_size": "--pop-size",
-              "batch_size": "--batch-size", "proxy_seed": "--proxy-seed", "keep_degenerate": "--keep-degenerate"}
+              "batch_size": "--batch-size", "proxy_seed": "--proxy-seed", "keep_degenerate": "--keep-degenerate",
+              "reference_sample": "--reference-sample"}
 
 
 def _namer(style: str):
@@ -181,6 +182,7 @@ def pareto(
     proxy_seed: int = 0,
     shipped_scores: bool = True,
     keep_degenerate: bool = False,
+    reference_sample: int = 100,
     archive: "str | os.PathLike[str] | None" = None,
     objectives: "tuple[str, ...]" = (),
     progress: bool = False,
@@ -201,6 +203,10 @@ def pareto(
     ``out`` already holding a run (run.json) is refused unless ``resume=True`` (continue it: the
     settings must be the same) or ``overwrite=True`` (replace it). Cells whose output ignores
     the input are kept off the front unless ``keep_degenerate=True``; non-finite scores always are.
+    A score aggregating several proxies is ranked against the shipped score table where it holds
+    the setting, else against a fixed sample of ``reference_sample`` architectures of the space
+    scored once under the setting (archived, not counted as evaluations; 0: rank among the run's
+    own evaluations, which makes scores depend on the run).
     ``ray="local"`` (``"local:N"``: N CPUs) or ``ray="HOST:PORT"`` scores live architectures as
     Ray tasks (``pip install 'hwnas[ray]'``; same scores as ``workers``; one that fails or runs
     past ``ray_timeout`` seconds is retried once, then recorded as failed: ``docs/distributed.md``).
@@ -266,6 +272,7 @@ def _pareto(args: dict, style: str = "python"):
         raise HwnasUsageError(f"give {name('ray')} or {name('workers')} above 1, not both: with Ray the "
                               f"cluster's CPUs do the work")
     batch_size = None if a["batch_size"] is None else _check_int(a["batch_size"], "batch_size", name, 1, 4096)
+    reference_sample = _check_int(a.get("reference_sample", 100), "reference_sample", name, 0, 10**6)
     for p in ("resume", "overwrite", "shipped_scores", "keep_degenerate", "progress"):
         _check_bool(a[p], p, name)
     if a["resume"] and a["overwrite"]:
@@ -295,7 +302,7 @@ def _pareto(args: dict, style: str = "python"):
         overwrite=a["overwrite"], workers=workers, ray=ray, ray_timeout=ray_timeout, batch_size=batch_size,
         proxy_seed=proxy_seed,
         shipped_scores=a["shipped_scores"], keep_degenerate=a["keep_degenerate"], archive=archive,
-        objectives=tuple(objectives), command=a["command"], style=style,
+        objectives=tuple(objectives), command=a["command"], style=style, reference_sample=reference_sample,
     )
     result = run_search(config, progress=a["progress"], console=a["console"])
     if local and len(result.front) and "latency_ms" in result.front:

@@ -145,12 +145,19 @@ def score_reference(state) -> dict:
         return {"population": "none", "note": "single-column proxy: the score is the proxy's own value"}
     if ref is not None:
         m = next(iter(ref.values())).size
+        if state.scorer.reference_kind == "fixed reference sample":
+            return {"population": "fixed reference sample", "size": int(m), **state.scorer.reference_stats,
+                    "note": f"ranked against a fixed sample of {m:,} architectures of the space (drawn with seed "
+                            f"{state.scorer.reference_stats['seed']}, whatever the run's seed) scored under this "
+                            f"setting: a fixed scale, the same architecture gets the same score in every run with "
+                            f"this setting; ranks between sample members are interpolated"}
         return {"population": "shipped score table", "size": int(m),
                 "note": f"ranked against all {m:,} classes of the shipped score table for this dataset and proxy "
                         f"setting: a fixed scale, the same architecture gets the same score in every run"}
     return {"population": "evaluated set", "size": int(state.n),
-            "note": f"ranked against the {state.n} architectures this run evaluated (the shipped table does not "
-                    f"hold this dataset / proxy setting): relative to that set, not comparable across runs"}
+            "note": f"ranked against the {state.n} architectures this run evaluated (no shipped table for this "
+                    f"dataset / proxy setting and no reference sample): relative to that set, not comparable "
+                    f"across runs"}
 
 
 def score_description(state) -> str:
@@ -162,17 +169,19 @@ def score_description(state) -> str:
     ref = state.scorer.reference
     if ref is not None:
         m = next(iter(ref.values())).size
+        against = (f"a fixed sample of {m:,} architectures of the space scored under this setting"
+                   if state.scorer.reference_kind == "fixed reference sample" else
+                   f"all {m:,} classes of the shipped score table for this dataset and proxy setting")
         return (f"AZ-NAS non-linear rank aggregate (Eq. 12) of {', '.join(cols)}: sum of log(rank / {m}) with each "
-                f"component ranked against all {m:,} classes of the shipped score table for this dataset and proxy "
-                f"setting (larger = better, 0 = best in all). A fixed scale: an architecture's score does not "
-                f"depend on the seed or on what else the run evaluated, so it compares across runs with the same "
-                f"dataset and proxy setting; the components are the columns {', '.join(cols)} of "
-                f"all_evaluated.csv and 'scores' here")
+                f"component ranked against {against} (larger = better, 0 = best in all). A fixed scale: an "
+                f"architecture's score does not depend on the seed or on what else the run evaluated, so it compares "
+                f"across runs with the same dataset and proxy setting; the components are the columns "
+                f"{', '.join(cols)} of all_evaluated.csv and 'scores' here")
     return (f"AZ-NAS non-linear rank aggregate (Eq. 12) of {', '.join(cols)} over the {state.n} architectures this "
-            f"run evaluated (larger = better); the shipped score table does not hold this dataset / proxy setting, "
-            f"so there is no fixed reference population. It is relative to that set: the same architecture scores "
-            f"differently in a run that evaluated others, so do not compare it across runs; the absolute "
-            f"components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
+            f"run evaluated (larger = better); no shipped score table holds this dataset / proxy setting and the "
+            f"reference sample is off, so there is no fixed reference population. It is relative to that set: the "
+            f"same architecture scores differently in a run that evaluated others, so do not compare it across runs; "
+            f"the absolute components are the columns {', '.join(cols)} of all_evaluated.csv and 'scores' here")
 
 
 def _front_json(state, front, front_ids: list[int], run: dict) -> dict:

@@ -57,6 +57,8 @@ class SearchConfig:
     command: str = ""
     overwrite: bool = False  # replace a run already in ``out`` (else refused unless ``resume``)
     keep_degenerate: bool = False  # let cells whose output ignores the input onto the front
+    # a multi-column score without a shipped table ranks against a fixed sample of this many (0: the run's set)
+    reference_sample: int = 100
     style: str = "cli"  # how messages name arguments: "cli" (--out) or "python" (out=)
 
     def name(self, param: str) -> str:
@@ -72,7 +74,7 @@ class SearchConfig:
                 "algorithm": self.algorithm, "seed": self.seed, "evaluations": self.evaluations,
                 "pop_size": self.pop_size, "budgets": sorted(str(b) for b in self.budgets),
                 "export_onnx": self.export_onnx, "shipped_scores": self.shipped_scores,
-                "keep_degenerate": self.keep_degenerate}
+                "keep_degenerate": self.keep_degenerate, "reference_sample": self.reference_sample}
 
 
 @dataclass
@@ -354,6 +356,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     from hwnas.search.problem import ArchProblem, SearchState, cheapest_members
     from hwnas.search.html_report import write_html_report
     from hwnas.search.report import build_frames, score_description, score_reference, write_json, write_outputs
+    from hwnas.search.algorithms import ENUMERATED
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
@@ -398,6 +401,10 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
                          ray_timeout=config.ray_timeout) as scorer:
             state = SearchState(space, scorer, tables, list(config.budgets), members,
                                 keep_degenerate=config.keep_degenerate, reference_costs=info_tables)
+            t1 = time.perf_counter()
+            if algorithm not in ENUMERATED:  # exhaustive runs rank among every class: already a fixed population
+                _score_reference_sample(scorer, config.reference_sample, progress, console)
+                timings["reference_sample_s"] = time.perf_counter() - t1
             t1 = time.perf_counter()
             _search(config, algorithm, state, ArchProblem(state), progress, console, target)
             timings["search_s"] = time.perf_counter() - t1
@@ -527,6 +534,18 @@ def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool
             pop.set("F", F)
             algo.tell(infills=pop)
             bar.update(state)
+
+
+def _score_reference_sample(scorer, size: int, progress: bool, console) -> None:
+    """`ProxyScorer.use_reference_sample` with a progress bar when it computes anything."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]reference sample"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console or Console(stderr=True), disable=not progress, transient=True)
+    with bar:
+        task = bar.add_task("reference", total=None)
+        scorer.use_reference_sample(size, lambda done, total: bar.update(task, completed=done, total=total))
 
 
 class _Progress:

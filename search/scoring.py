@@ -10,9 +10,10 @@ scores looked up in the shipped table are archived in one transaction per batch)
 `objective(columns)` turns the columns of the evaluated architectures into one "larger is
 better" score: the column itself for a
 single-column proxy, AZ-NAS's non-linear rank aggregation (Eq. 12) otherwise. The ranks are
-taken against a fixed reference population when there is one (`ProxyScorer.reference`: every
-class of the shipped table for the run's dataset and proxy setting), so an architecture's score
-does not depend on what else a run evaluated; else against the run's evaluated set.
+taken against a fixed reference population (`ProxyScorer.reference`): every class of the shipped
+table for the run's dataset and proxy setting, else a fixed sample of the space scored under the
+run's setting (`ProxyScorer.use_reference_sample`), so an architecture's score does not depend on
+what else a run evaluated; with neither (``--reference-sample 0``), against the run's evaluated set.
 """
 
 from __future__ import annotations
@@ -103,8 +104,12 @@ class ProxyScorer:
                                               setting.batch_size, use_shipped)
             self._shipped_static = static
         self.reference: dict[str, np.ndarray] | None = None
+        self.reference_kind = "none"  # "shipped score table" | "fixed reference sample" | "none"
+        self.reference_stats: dict[str, int] = {}
         if len(self.columns) > 1:
             self.reference = reference_population(self.space.name, self.dataset, setting)
+            if self.reference is not None:
+                self.reference_kind = "shipped score table"
         self._pool: ProcessPoolExecutor | None = None
         self.ray = ray  # --ray ADDRESS / local: jobs run as Ray tasks (search/ray_backend.py), started lazily
         self.ray_timeout = ray_timeout
@@ -139,6 +144,33 @@ class ProxyScorer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def use_reference_sample(self, size: int, on_scored=None) -> None:
+        """Rank a multi-column score against a fixed sample of ``size`` architectures, drawn with
+        `REFERENCE_SAMPLE_SEED` (not the run's seed) and scored under this setting, when the shipped
+        table gives no reference: the score of an architecture then depends on its own columns
+        only, the same in every run with this setting. The sample's scores are archived like any
+        other (a rerun looks them up) but are not part of the run's evaluations; failed ones are
+        left out. ``on_scored(done, total)`` is called after each batch of 16."""
+        if len(self.columns) <= 1 or self.reference is not None or int(size) <= 0:
+            return
+        ids = reference_sample_ids(self.space, self.catalog, int(size))
+        before = (self.computed, self.reused, self.shipped_used, self.failed, len(self.compute_ms))
+        rows: list[Evaluated] = []
+        for start in range(0, len(ids), 16):
+            rows.extend(self.evaluate(ids[start:start + 16]))
+            if on_scored is not None:
+                on_scored(len(rows), len(ids))
+        ok = [e for e in rows if not isinstance(e, FailedEvaluation)]
+        self.reference = {c: np.array([e.scores[c] for e in ok], dtype=np.float64) for c in self.columns}
+        self.reference_kind = "fixed reference sample"
+        self.reference_stats = {"size": len(ok), "drawn": int(size), "distinct": len(ids),
+                                "failed": len(rows) - len(ok), "computed": self.computed - before[0],
+                                "from_archive": self.reused - before[1], "from_shipped_table": self.shipped_used - before[2],
+                                "seed": REFERENCE_SAMPLE_SEED}
+        # the sample is not part of the run: its counts stay out of the run's scoring record
+        self.computed, self.reused, self.shipped_used, self.failed = before[:4]
+        del self.compute_ms[before[4]:]
 
     def served_without_computing(self, indices: Sequence[int]) -> bool:
         """True when every one of ``indices`` is in the shipped table (scoring them is a look-up:
@@ -219,6 +251,17 @@ class ProxyScorer:
         finally:
             for fut in futures:
                 fut.cancel()
+
+
+REFERENCE_SAMPLE_SEED = 20_201  # the fixed reference sample's draw: the same for every run and --seed
+DEFAULT_REFERENCE_SAMPLE = 100
+
+
+def reference_sample_ids(space, catalog, size: int) -> list[int]:
+    """Run ids of the fixed reference sample: ``size`` uniform draws from ``space`` under
+    `REFERENCE_SAMPLE_SEED`, canonicalised, duplicates dropped (first occurrence kept)."""
+    archs = space.sample(np.random.default_rng(REFERENCE_SAMPLE_SEED), int(size))
+    return list(dict.fromkeys(catalog.id_of(a) for a in archs))
 
 
 def reference_population(space: str, dataset: str, setting: ScoreSetting) -> dict[str, np.ndarray] | None:

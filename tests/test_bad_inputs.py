@@ -141,6 +141,7 @@ for cid, extra in [
     ("batch-zero", ["--batch-size", "0"]), ("seed-negative", ["--seed", "-1"]),
     ("seed-word", ["--seed", "abc"]), ("seed-huge", ["--seed", "99999999999"]),
     ("proxy-seed-negative", ["--proxy-seed", "-1"]), ("pop-size-word", ["--pop-size", "x"]),
+    ("reference-sample-negative", ["--reference-sample", "-1"]), ("reference-sample-word", ["--reference-sample", "x"]),
 ]:
     case(f"pareto-{cid}", ["pareto", *GOOD, *extra])
 

@@ -186,7 +186,8 @@ def test_interrupted_run_keeps_each_evaluation_and_resumes_identically(tmp_path,
 # --- 4. the score's scale is described ----------------------------------------------------------------
 def test_pareto_json_says_what_the_aggregate_is_ranked_against(tmp_path):
     """Default setting (the shipped table holds it): a fixed scale, all classes; a rank aggregate
-    the table does not hold (params,flops): relative to the evaluated set, and pareto.json says so."""
+    the table does not hold (params,flops): a fixed reference sample, or with ``reference_sample=0``
+    relative to the evaluated set, and pareto.json says so."""
     res = hwnas.pareto(device="raspi4", latency="8ms", evaluations=40, pop_size=20, algorithm="nsga2",
                        out=tmp_path / "az")
     doc = json.loads((tmp_path / "az" / "pareto.json").read_text())
@@ -194,8 +195,14 @@ def test_pareto_json_says_what_the_aggregate_is_ranked_against(tmp_path):
     assert doc["score_reference"]["population"] == "shipped score table"
     for c in ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity"):
         assert c in res.evaluated.columns  # the absolute components
+    fixed = hwnas.pareto(device="raspi4", latency="8ms", proxy="params,flops", evaluations=40, pop_size=20,
+                         out=tmp_path / "ps")
+    doc = json.loads((tmp_path / "ps" / "pareto.json").read_text())
+    assert "fixed scale" in doc["columns"]["score"] and "a fixed sample of" in doc["columns"]["score"]
+    assert fixed.run["score_reference"]["population"] == "fixed reference sample"
+    assert fixed.run["score_reference"]["drawn"] == 100
     rel = hwnas.pareto(device="raspi4", latency="8ms", proxy="params,flops", evaluations=40, pop_size=20,
-                       out=tmp_path / "pf")
+                       reference_sample=0, out=tmp_path / "pf")
     doc = json.loads((tmp_path / "pf" / "pareto.json").read_text())
     assert "relative to that set" in doc["columns"]["score"]
     assert rel.run["score_reference"] == doc["score_reference"]

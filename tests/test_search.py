@@ -214,12 +214,64 @@ def test_shipped_table_serves_an_aggregate_with_static_proxies(tmp_path):
     # no batch size given: the run takes the table's batch size for the dataset
     plus = _run(tmp_path, "plus", proxy="az_nas+params", evaluations=40, pop_size=10, algorithm="nsga2")
     comma = _run(tmp_path, "comma", proxy="az_nas,params", evaluations=40, pop_size=10, algorithm="nsga2")
-    assert plus.run["scoring"]["computed"] == 0 and plus.run["scoring"]["from_shipped_table"] == 40
+    # the aggregate is not in the table as such: it ranks against the fixed reference sample, whose
+    # scores come from the table too (a search network the sample already holds comes from the archive)
+    scoring, ref = plus.run["scoring"], plus.run["score_reference"]
+    assert scoring["computed"] == 0 and scoring["from_shipped_table"] + scoring["from_archive"] == 40
+    assert ref["population"] == "fixed reference sample" and ref["computed"] == 0
+    assert ref["from_shipped_table"] == ref["distinct"]
     assert f"bs={table_batch_size('cifar100')}|" in plus.run["proxy_setting"]
     assert plus.evaluated["arch_index"].tolist() == comma.evaluated["arch_index"].tolist()
     for _, r in plus.evaluated.iterrows():
         assert r["params"] == SP.cost(SP.arch_at(int(r["class_rep"])), "cifar100").params
     assert np.isfinite(plus.evaluated["score"]).all() and (plus.evaluated["score"] <= 0).all()
+
+
+def test_aggregate_without_a_table_is_ranked_against_a_fixed_reference_sample(tmp_path):
+    """No shipped table for the setting (synflow,params at batch 4; FBNet): the aggregate is ranked
+    against a fixed sample scored once, so a network's score does not depend on what else the run
+    evaluated (a run of 20 and its first 10 agree) and equals Eq. 12 against the sample's columns;
+    the sample is archived but not counted as evaluations, and a rerun looks it up."""
+    from hwnas.search.scoring import reference_ranks
+
+    kw = dict(device="raspi4", latency="8ms", proxy="synflow,params", batch_size=4, pop_size=10,
+              algorithm="random", reference_sample=8, seed=5)
+    long = _run(tmp_path, "long", evaluations=20, **kw)
+    short = _run(tmp_path, "short", evaluations=10, **kw)
+    ref = long.run["score_reference"]
+    assert ref["population"] == "fixed reference sample" and ref["size"] == 8 and ref["computed"] == 8
+    assert len(long.evaluated) == 20 and long.run["scoring"]["computed"] + long.run["scoring"]["from_archive"] == 20
+    s_long = dict(zip(long.evaluated["class_rep"], long.evaluated["score"]))
+    s_short = dict(zip(short.evaluated["class_rep"], short.evaluated["score"]))
+    assert len(set(s_long) & set(s_short)) == 10
+    assert all(s_long[k] == s_short[k] for k in s_short)
+    # a rerun into the same archive scores nothing for the sample
+    again = _run(tmp_path, "again", evaluations=10, archive=tmp_path / "long" / "archive.sqlite", **kw)
+    assert again.run["score_reference"]["computed"] == 0 and again.run["score_reference"]["from_archive"] == 8
+    assert dict(zip(again.evaluated["class_rep"], again.evaluated["score"])) == s_short
+    # FBNet (run-local ids): the same for static proxies, whatever the seed
+    fb = dict(space="fbnet", device="jetson-tx2", energy="100mJ", proxy="params,flops", evaluations=20, pop_size=10,
+              reference_sample=10)
+    a = _run(tmp_path, "fa", seed=1, **fb)
+    b = _run(tmp_path, "fb", seed=2, **fb)
+    assert a.run["score_reference"]["population"] == "fixed reference sample"
+    sa, sb = dict(zip(a.evaluated["arch"], a.evaluated["score"])), dict(zip(b.evaluated["arch"], b.evaluated["score"]))
+    for arch in set(sa) & set(sb):
+        assert sa[arch] == sb[arch]
+    from hwnas.search.catalog import ArchCatalog
+    from hwnas.search.scoring import reference_sample_ids
+    from hwnas.spaces import get_space
+
+    sp = get_space("fbnet")
+
+    cat = ArchCatalog(sp)
+    ids = reference_sample_ids(sp, cat, 10)
+    ref_params = np.array([sp.cost(cat.arch(i), "cifar100").params for i in ids], dtype=float)
+    ref_flops = np.array([sp.cost(cat.arch(i), "cifar100").flops for i in ids], dtype=float)
+    for _, row in a.evaluated.iterrows():
+        want = (np.log(reference_ranks(np.array([row["params"]]), ref_params) / 10)
+                + np.log(reference_ranks(np.array([row["flops"]]), ref_flops) / 10))[0]
+        assert row["score"] == pytest.approx(want, rel=1e-12)
 
 
 def test_top_level_api_and_live_scoring_in_a_process_pool(tmp_path):

@@ -57,6 +57,10 @@ import click
               help="Score every architecture live instead of reading the package's precomputed table.")
 @click.option("--keep-degenerate", is_flag=True,
               help="Allow cells whose output ignores the input (no path from input to output) on the front.")
+@click.option("--reference-sample", "reference_sample", default=100, show_default=True, type=int, metavar="N",
+              help="A score of several proxies with no precomputed table for its setting is ranked against a "
+                   "fixed sample of N architectures scored once (archived): the same network gets the same score "
+                   "in every run. 0: rank among the run's own evaluations.")
 @click.option("--archive", default=None, metavar="FILE", help="Evaluation archive [default: OUT/archive.sqlite].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, ...], flops: tuple[str, ...],
@@ -64,7 +68,8 @@ def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, 
                proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
                pop_size: int, resume: bool, overwrite: bool, workers: int, ray: str | None, ray_timeout: float,
                batch_size: int | None, proxy_seed: int,
-               no_shipped_scores: bool, keep_degenerate: bool, archive: str | None, quiet: bool) -> None:
+               no_shipped_scores: bool, keep_degenerate: bool, reference_sample: int, archive: str | None,
+               quiet: bool) -> None:
     """Search the space for the networks with the best proxy score per unit of hardware cost.
 
     Objectives: maximise the zero-cost proxy score, minimise each budgeted cost (every cost
@@ -102,7 +107,8 @@ def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, 
                           resume=resume, overwrite=overwrite, workers=workers, ray=ray, ray_timeout=ray_timeout,
                           batch_size=batch_size,
                           proxy_seed=proxy_seed, shipped_scores=not no_shipped_scores,
-                          keep_degenerate=keep_degenerate, archive=archive, objectives=(), progress=not quiet,
+                          keep_degenerate=keep_degenerate, reference_sample=reference_sample, archive=archive,
+                          objectives=(), progress=not quiet,
                           command=shlex.join(["hwnas", *sys.argv[1:]]), console=console), style="cli")
     print_front(result)
 

@@ -75,8 +75,8 @@ def feature_entropy(feature: torch.Tensor) -> float:
     n = b * f.shape[2] * f.shape[3]
     if n < 2:
         return -math.inf
-    maps = f.reshape(b, c, -1).double()
-    centred = maps - maps.mean(dim=(0, 2), keepdim=True)
+    centred = f.reshape(b, c, -1).to(torch.float64, copy=True)  # own copy, centred in place
+    centred.sub_(centred.mean(dim=(0, 2), keepdim=True))
     cov = position_cross_product(centred, centred) / (n - 1)
     lam = torch.linalg.eigvalsh(cov).clamp_min(0.0)
     total = float(lam.sum())
