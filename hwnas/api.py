@@ -166,7 +166,7 @@ def pareto(
     params: "str | float | None" = None,
     space: str = "nb201",
     dataset: "str | None" = None,
-    proxy: str = "az_nas",
+    proxy: "str | None" = None,
     evaluations: int = 1000,
     seed: int = 0,
     out: "str | os.PathLike[str] | None" = None,
@@ -211,6 +211,10 @@ def pareto(
     Ray tasks (``pip install 'hwnas[ray]'``; same scores as ``workers``; one that fails or runs
     past ``ray_timeout`` seconds is retried once, then recorded as failed: ``docs/distributed.md``).
 
+    ``proxy``: one proxy or several, comma-separated and rank-aggregated; None takes the space's
+    default (`hwnas.search.run.default_proxy`: ``az_nas,synflow_log1p,jacob_cov`` on NAS-Bench-201,
+    ``az_nas`` elsewhere).
+
     Bad arguments raise `HwnasUsageError` naming the parameter, before any work."""
     return _pareto(dict(locals()), style="python")
 
@@ -253,8 +257,9 @@ def _pareto(args: dict, style: str = "python"):
             value = repr(float(value))
         budgets.append(parse_budget(value, metric, name(metric)))
     device = _check_text(a["device"], "device", name, optional=True)
-    for p in ("space", "proxy", "algorithm"):
+    for p in ("space", "algorithm"):
         a[p] = _check_text(a[p], p, name)
+    a["proxy"] = _check_text(a["proxy"], "proxy", name, optional=True)  # None: the space's default
     a["dataset"] = _check_text(a["dataset"], "dataset", name, optional=True)
     if a["dataset"] is None:  # the space's default: cifar100 where it has it (mbv2: imagenet)
         from hwnas.spaces import get_space

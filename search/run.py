@@ -23,7 +23,15 @@ import numpy as np
 from hwnas.errors import HwnasUsageError
 from hwnas.search.budget import Budget
 
-DEFAULT_PROXY = "az_nas"
+DEFAULT_PROXY = "az_nas"  # spaces without accuracy ground truth to choose an aggregate on (FBNet, MobileNetV2)
+# NB201: AZ-NAS + LogSynflow + jacob_cov, all served by the shipped class table: Kendall tau 0.79 / 0.77 / 0.75
+# over all 15,625 networks against AZ-NAS's 0.76 / 0.74 / 0.72 (docs/benchmarks.md, "Zero-cost proxies")
+DEFAULT_PROXY_BY_SPACE = {"nb201": "az_nas,synflow_log1p,jacob_cov"}
+
+
+def default_proxy(space: str) -> str:
+    """The proxy setting ``hwnas pareto`` uses on ``space`` when none is given."""
+    return DEFAULT_PROXY_BY_SPACE.get(space, DEFAULT_PROXY)
 DEFAULT_BATCH = 64  # AZ-NAS's setting; a dataset the shipped score table holds uses its batch size
 DEFAULT_EVALUATIONS = 1000
 DEFAULT_POP = 50
@@ -38,7 +46,7 @@ class SearchConfig:
     budgets: list[Budget] = field(default_factory=list)
     space: str = "nb201"
     dataset: str = "cifar100"
-    proxy: str = DEFAULT_PROXY
+    proxy: str | None = None  # None: default_proxy(space)
     evaluations: int = DEFAULT_EVALUATIONS
     seed: int = 0
     out: Path = Path("runs/pareto")
@@ -143,7 +151,8 @@ def _resolve(config: SearchConfig):
         if m not in COUNT_METRICS and t.unit != {"latency": "ms", "energy": "mJ"}[m]:
             raise HwnasUsageError(f"{dev.name} reports {m} in {t.unit}; budgets are in ms / mJ")
     # several proxies are always rank-aggregated (Eq. 12): "a,b" and "a+b" mean the same here
-    request = parse_request(str(config.proxy).replace("+", ","))
+    proxy = config.proxy if config.proxy is not None else default_proxy(space.name)
+    request = parse_request(str(proxy).replace("+", ","))
     batch = default_batch_size(dataset) if config.batch_size is None else int(config.batch_size)
     setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag())
     if auto:

@@ -419,3 +419,19 @@ def test_reference_ranks_match_the_rank_aggregate():
     # a subset scores the same as inside the whole population
     sub = {k: v[:50] for k, v in cols.items()}
     np.testing.assert_allclose(objective(sub, ["a", "b"], cols), objective(cols, ["a", "b"])[:50])
+
+
+def test_default_proxy_is_the_nb201_aggregate_served_by_the_table(tmp_path):
+    """No proxy given: NAS-Bench-201 runs AZ-NAS + LogSynflow + jacob_cov, every column looked up
+    in the shipped table and ranked against all its classes; spaces without accuracy keep AZ-NAS."""
+    from hwnas.proxies.table import table_info
+    from hwnas.search.run import default_proxy
+
+    assert default_proxy("fbnet") == default_proxy("mbv2") == "az_nas"
+    info = table_info()
+    if info is None or not {"az_nas", "synflow_log1p", "jacob_cov"} <= set(info["proxies"]):
+        pytest.skip("no shipped table with the default aggregate's columns")
+    res = _run(tmp_path, "default", proxy=None, evaluations=30, pop_size=10, algorithm="nsga2")
+    assert res.run["proxy"] == ["az_nas", "synflow_log1p", "jacob_cov"]
+    assert res.run["scoring"]["computed"] == 0 and res.run["score_reference"]["population"] == "shipped score table"
+    assert {"synflow_log1p", "jacob_cov", "az_trainability"} <= set(res.evaluated.columns)

@@ -24,8 +24,9 @@ import click
               help="Search space: nb201 (NAS-Bench-201), fbnet (HW-NAS-Bench's FBNet), mbv2 (MobileNetV2, TF-NAS).")
 @click.option("--dataset", default=None,
               help="Dataset the networks are built for [default: cifar100; imagenet for mbv2].")
-@click.option("--proxy", default="az_nas", show_default=True,
-              help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12).")
+@click.option("--proxy", default=None,
+              help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12) "
+                   "[default: az_nas,synflow_log1p,jacob_cov on nb201, az_nas on fbnet and mbv2].")
 @click.option("--evaluations", default=1000, show_default=True, type=int,
               help="Distinct architectures (isomorphism classes) to evaluate.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Search seed (same seed, same front).")
@@ -65,7 +66,7 @@ import click
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def pareto_cmd(device: str | None, energy: tuple[str, ...], latency: tuple[str, ...], flops: tuple[str, ...],
                params: tuple[str, ...], space: str, dataset: str | None,
-               proxy: str, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
+               proxy: str | None, evaluations: int, seed: int, out: str | None, export_onnx: int, algorithm: str,
                pop_size: int, resume: bool, overwrite: bool, workers: int, ray: str | None, ray_timeout: float,
                batch_size: int | None, proxy_seed: int,
                no_shipped_scores: bool, keep_degenerate: bool, reference_sample: int, archive: str | None,
