@@ -27,15 +27,15 @@ DEFAULT_PROXY = "az_nas"  # spaces without accuracy ground truth to choose an ag
 # NB201: AZ-NAS + LogSynflow + jacob_cov, all served by the shipped class table: Kendall tau 0.79 / 0.77 / 0.75
 # over all 15,625 networks against AZ-NAS's 0.76 / 0.74 / 0.72 (docs/benchmarks.md, "Zero-cost proxies")
 DEFAULT_PROXY_BY_SPACE = {"nb201": "az_nas,synflow_log1p,jacob_cov"}
+DEFAULT_BATCH = 64  # AZ-NAS's setting; a dataset the shipped score table holds uses its batch size
+DEFAULT_EVALUATIONS = 1000
+DEFAULT_POP = 50
+AUTO = "auto"  # exhaustive when every class's score is looked up (shipped table / static proxy), else nsga2
 
 
 def default_proxy(space: str) -> str:
     """The proxy setting ``hwnas pareto`` uses on ``space`` when none is given."""
     return DEFAULT_PROXY_BY_SPACE.get(space, DEFAULT_PROXY)
-DEFAULT_BATCH = 64  # AZ-NAS's setting; a dataset the shipped score table holds uses its batch size
-DEFAULT_EVALUATIONS = 1000
-DEFAULT_POP = 50
-AUTO = "auto"  # exhaustive when every class's score is looked up (shipped table / static proxy), else nsga2
 
 
 @dataclass

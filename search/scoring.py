@@ -162,8 +162,9 @@ class ProxyScorer:
             if on_scored is not None:
                 on_scored(len(rows), len(ids))
         ok = [e for e in rows if not isinstance(e, FailedEvaluation)]
-        self.reference = {c: np.array([e.scores[c] for e in ok], dtype=np.float64) for c in self.columns}
-        self.reference_kind = "fixed reference sample"
+        if ok:  # with none scored, the run's own set stays the population
+            self.reference = {c: np.array([e.scores[c] for e in ok], dtype=np.float64) for c in self.columns}
+            self.reference_kind = "fixed reference sample"
         self.reference_stats = {"size": len(ok), "drawn": int(size), "distinct": len(ids),
                                 "failed": len(rows) - len(ok), "computed": self.computed - before[0],
                                 "from_archive": self.reused - before[1], "from_shipped_table": self.shipped_used - before[2],
