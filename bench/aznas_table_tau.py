@@ -36,6 +36,27 @@ def _vkdnw(single: np.ndarray) -> np.ndarray:
     return vkdnw
 
 
+def _cached_columns(paths: list[str], dataset: str, batch: int, seed: int, reps: np.ndarray) -> dict[str, np.ndarray]:
+    """Every column the class caches hold for all of ``reps`` at this setting (others are skipped)."""
+    from hwnas.eval import CacheKey, ScoreCache, version_tag
+
+    key = CacheKey("nb201", dataset, seed, batch, version_tag(), "cpu")
+    columns = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "vkdnw_single", "naswot",
+               "synflow", "synflow_log1p", "jacob_cov"]
+    found: dict = {}
+    for path in paths:
+        cache = ScoreCache(path)
+        try:
+            found.update(cache.lookup(key, reps.tolist(), columns))
+        finally:
+            cache.close()
+    out = {}
+    for c in columns:
+        if all((int(r), c) in found for r in reps):
+            out[c] = np.array([found[(int(r), c)].value for r in reps], dtype=np.float64)
+    return out
+
+
 def candidates(columns: "set[str]") -> dict[str, list[str]]:
     """Score name -> the table columns its rank aggregate reads, for every aggregate the table
     (with VKDNW derived from VKDNW_single) can form."""
@@ -63,12 +84,19 @@ def candidates(columns: "set[str]") -> dict[str, list[str]]:
                 out["az_nas + naswot + synflow_log1p + jacob_cov"] = az + ["naswot", "synflow_log1p", "jacob_cov"]
         if "vkdnw_single" in columns:  # the paper's VKDNW_agg, its FLOPs being AZ-NAS's complexity count
             out["vkdnw_agg"] = ["vkdnw_single", "jacob_cov", "az_expressivity", "az_trainability", "az_complexity"]
+        if "synflow_log1p" in columns:  # VKDNW_agg's columns with LogSynflow for VKDNW
+            out["az_expressivity + az_trainability + az_complexity + jacob_cov + synflow_log1p"] = [
+                "az_expressivity", "az_trainability", "az_complexity", "jacob_cov", "synflow_log1p"]
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=None, help="also write the table as JSON")
+    ap.add_argument("--class-cache", action="append", default=[], metavar="DATASET=BATCH:FILE",
+                    help="also score DATASET at probe batch BATCH from class caches that "
+                         "scripts/score_nb201_classes.py filled (every class; repeatable), e.g. "
+                         "cifar10=64:runs/cache/c10b64_0.sqlite")
     args = ap.parse_args()
 
     from hwnas.eval import fixed_sample, load_ground_truth
@@ -86,10 +114,19 @@ def main() -> None:
     lines = ["| dataset | batch | score | tau | rho | top-5 % tau | nDCG@10 | tau outside the 1,000 sample |",
              "|---|---|---|---|---|---|---|---|"]
     rows = []
-    for ds in info["datasets"]:
-        batch = table_batch_size(ds)
-        t = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
-        cols = {c: np.array([t[int(r)][c] for r in reps]) for c in info["columns"]}
+    settings = [(ds, table_batch_size(ds), None) for ds in info["datasets"]]
+    extra: dict[tuple[str, int], list[str]] = {}
+    for item in args.class_cache:
+        key, path = item.split(":", 1)
+        ds, batch = key.split("=")
+        extra.setdefault((ds, int(batch)), []).append(path)
+    settings += [(ds, batch, paths) for (ds, batch), paths in extra.items()]
+    for ds, batch, paths in settings:
+        if paths is None:
+            t = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
+            cols = {c: np.array([t[int(r)][c] for r in reps]) for c in info["columns"]}
+        else:
+            cols = _cached_columns(paths, ds, batch, info["seed"], reps)
         if "vkdnw_single" in cols:
             cols["vkdnw"] = _vkdnw(cols["vkdnw_single"])
         acc = load_ground_truth(ds)

@@ -57,3 +57,26 @@ def test_table_serves_each_of_its_proxies_alone():
         row = next(iter(part))
         assert list(part[row]) == list(outputs_of(proxy))
         assert all(part[row][c] == full[row][c] or np.isnan(full[row][c]) for c in part[row])
+
+
+def test_table_serves_az_nas_components_from_its_columns():
+    """A component proxy (az_expressivity, ...) is served from the az_nas columns, with the values a
+    live call of the component gives; a proxy whose columns the table lacks, or an unknown name, is not."""
+    import torch
+
+    from hwnas.eval import score_architecture
+
+    ds = INFO["datasets"][0]
+    batch = table_batch_size(ds)
+    parts = ("az_expressivity", "az_trainability", "az_complexity")
+    served = shipped_scores("nb201", ds, parts, INFO["seed"], batch)
+    full = shipped_scores("nb201", ds, ("az_nas",), INFO["seed"], batch)
+    assert served is not None and served.keys() == full.keys()
+    index = sorted(served)[123]
+    assert all(served[index][c] == full[index][c] for c in parts)
+    torch.set_num_threads(1)
+    live = score_architecture(index, list(parts), ds, INFO["seed"], batch)
+    for c in parts:
+        assert live[c] == pytest.approx(served[index][c], rel=1e-4, abs=1e-6)
+    assert shipped_scores("nb201", ds, ("az_expressivity", "snip"), INFO["seed"], batch) is None
+    assert shipped_scores("nb201", ds, ("no_such_proxy",), INFO["seed"], batch) is None

@@ -16,6 +16,8 @@ from importlib import resources
 
 import numpy as np
 
+from hwnas.errors import HwnasUsageError
+
 TABLE = "nb201_scores"
 
 
@@ -49,8 +51,9 @@ def table_batch_size(dataset: str) -> int | None:
 def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
                    batch_size: int) -> dict[int, dict[str, float]] | None:
     """{representative NB201 index: {column: score}} for this setting, or None when the package
-    ships no table for it. The table serves any request whose proxies it holds (e.g. ``az_nas``
-    alone from a table of ``az_nas`` and ``synflow``): a proxy's columns do not depend on which
+    ships no table for it. The table serves any request whose proxies' output columns it holds
+    (``az_nas`` alone from a table of ``az_nas`` and ``synflow``; ``az_expressivity``, one of
+    AZ-NAS's components, from the ``az_nas`` columns): a proxy's columns do not depend on which
     other proxies share its call. Rows hold the requested proxies' output columns only."""
     from hwnas.eval import outputs_of
 
@@ -58,10 +61,14 @@ def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int
     if t is None or space != "nb201":
         return None
     arrays, meta = t
-    if (not proxies or not set(proxies) <= set(meta["proxies"]) or int(meta["seed"]) != int(seed)
-            or table_batch_size(dataset) != int(batch_size)):
+    if not proxies or int(meta["seed"]) != int(seed) or table_batch_size(dataset) != int(batch_size):
         return None
-    wanted = [c for p in proxies for c in outputs_of(p)]
+    try:
+        wanted = [c for p in proxies for c in outputs_of(p)]
+    except (KeyError, ValueError, HwnasUsageError):  # not a registered proxy (a learned one): not in the table
+        return None
+    if not set(wanted) <= set(meta["columns"]):
+        return None
     reps, present = arrays["representatives"], arrays[f"{dataset}/present"]
     cols = {c: arrays[f"{dataset}/{c}"] for c in wanted}
     return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps) if present[i]}
