@@ -36,13 +36,13 @@ def _vkdnw(single: np.ndarray) -> np.ndarray:
     return vkdnw
 
 
-def _cached_columns(paths: list[str], dataset: str, batch: int, seed: int, reps: np.ndarray) -> dict[str, np.ndarray]:
-    """Every column the class caches hold for all of ``reps`` at this setting (others are skipped)."""
+def _cached_columns(paths: list[str], dataset: str, batch: int, seed: int, reps: np.ndarray,
+                    columns: list[str]) -> dict[str, np.ndarray]:
+    """Those of ``columns`` (the shipped table's) that the class caches hold for all of ``reps``
+    at this setting (others are skipped)."""
     from hwnas.eval import CacheKey, ScoreCache, version_tag
 
     key = CacheKey("nb201", dataset, seed, batch, version_tag(), "cpu")
-    columns = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "vkdnw_single", "naswot",
-               "synflow", "synflow_log1p", "jacob_cov"]
     found: dict = {}
     for path in paths:
         cache = ScoreCache(path)
@@ -126,7 +126,7 @@ def main() -> None:
             t = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
             cols = {c: np.array([t[int(r)][c] for r in reps]) for c in info["columns"]}
         else:
-            cols = _cached_columns(paths, ds, batch, info["seed"], reps)
+            cols = _cached_columns(paths, ds, batch, info["seed"], reps, list(info["columns"]))
         if "vkdnw_single" in cols:
             cols["vkdnw"] = _vkdnw(cols["vkdnw_single"])
         acc = load_ground_truth(ds)

@@ -277,7 +277,7 @@ def _pareto(args: dict, style: str = "python"):
         raise HwnasUsageError(f"give {name('ray')} or {name('workers')} above 1, not both: with Ray the "
                               f"cluster's CPUs do the work")
     batch_size = None if a["batch_size"] is None else _check_int(a["batch_size"], "batch_size", name, 1, 4096)
-    reference_sample = _check_int(a.get("reference_sample", 100), "reference_sample", name, 0, 10**6)
+    reference_sample = _check_int(a["reference_sample"], "reference_sample", name, 0, 10**6)
     for p in ("resume", "overwrite", "shipped_scores", "keep_degenerate", "progress"):
         _check_bool(a[p], p, name)
     if a["resume"] and a["overwrite"]:

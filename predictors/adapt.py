@@ -276,6 +276,12 @@ def _linear_map(d: _Design, cols: list[tuple[str, int]], best: int
     return wa, ws, wr, wo, b
 
 
+def _mapped(d: _Design, rows: np.ndarray, maps: tuple[np.ndarray, ...]) -> np.ndarray:
+    """A view's features of samples ``rows`` from its `_linear_map` (wa, ws, wr, wo, b)."""
+    wa, ws, wr, wo, b = maps
+    return d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
+
+
 def _best_source(src_s: np.ndarray, y: np.ndarray) -> int:
     """The source whose 1-D log-log linear fit has the lowest leave-one-out error on the samples."""
     n = len(y)
@@ -366,7 +372,7 @@ def _fit_few(d: _Design, rows: np.ndarray, y: np.ndarray) -> _Fit:
     items = []  # (name, raw, coef_arch, coef_src, coef_onehot, intercept, LOO log predictions, coef_src_raw)
     for name, (scale, cols) in _views(d, n).items():
         wa, ws, wr, wo, b = _linear_map(d, cols, best)
-        x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
+        x = _mapped(d, rows, (wa, ws, wr, wo, b))
         mu, sd = x.mean(0), x.std(0)
         sd = np.where(sd > 1e-12, sd, 1.0)
         raw = scale == "raw"
@@ -424,7 +430,7 @@ def _fit_many(d: _Design, rows: np.ndarray, y: np.ndarray, view: "str | None" = 
                               f"{', '.join(views)} (or none: the lowest leave-one-out error)")
     for name, (scale, cols) in views.items():
         wa, ws, wr, wo, b = _linear_map(d, cols, best)
-        x = d.arch[rows] @ wa + d.src[rows] @ ws + np.exp(d.src[rows]) @ wr + d.onehot[rows] @ wo + b
+        x = _mapped(d, rows, (wa, ws, wr, wo, b))
         m, s = x.mean(0), x.std(0)
         s = np.where(s > 1e-12, s, 1.0)
         target = ey if scale == "raw" else y

@@ -22,6 +22,7 @@ import numpy as np
 
 from hwnas.errors import HwnasUsageError
 from hwnas.search.budget import Budget
+from hwnas.search.scoring import DEFAULT_REFERENCE_SAMPLE
 
 DEFAULT_PROXY = "az_nas"  # spaces without accuracy ground truth to choose an aggregate on (FBNet, MobileNetV2)
 # NB201: AZ-NAS + LogSynflow + jacob_cov, all served by the shipped class table: Kendall tau 0.79 / 0.77 / 0.75
@@ -66,7 +67,7 @@ class SearchConfig:
     overwrite: bool = False  # replace a run already in ``out`` (else refused unless ``resume``)
     keep_degenerate: bool = False  # let cells whose output ignores the input onto the front
     # a multi-column score without a shipped table ranks against a fixed sample of this many (0: the run's set)
-    reference_sample: int = 100
+    reference_sample: int = DEFAULT_REFERENCE_SAMPLE
     style: str = "cli"  # how messages name arguments: "cli" (--out) or "python" (out=)
 
     def name(self, param: str) -> str:
