@@ -101,7 +101,7 @@ def main() -> None:
 
     from hwnas.eval import fixed_sample, load_ground_truth
     from hwnas.eval_metrics import ndcg_at_k, rank_correlations, top_fraction
-    from hwnas.proxies.table import shipped_scores, table_batch_size, table_info
+    from hwnas.proxies.table import shipped_scores, table_batch_sizes, table_info
     from hwnas.search.scoring import objective
     from hwnas.spaces.nb201 import representative_indices
 
@@ -114,7 +114,7 @@ def main() -> None:
     lines = ["| dataset | batch | score | tau | rho | top-5 % tau | nDCG@10 | tau outside the 1,000 sample |",
              "|---|---|---|---|---|---|---|---|"]
     rows = []
-    settings = [(ds, table_batch_size(ds), None) for ds in info["datasets"]]
+    settings = [(ds, b, None) for ds in info["datasets"] for b in table_batch_sizes(ds)]
     extra: dict[tuple[str, int], list[str]] = {}
     for item in args.class_cache:
         key, path = item.split(":", 1)

@@ -6,14 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.proxies.table import shipped_scores, table_batch_size, table_info
+from hwnas.proxies.table import shipped_scores, table_batch_size, table_batch_sizes, table_info
 
 INFO = table_info()
 pytestmark = pytest.mark.skipif(INFO is None, reason="no score table shipped")
 
 
-@pytest.mark.parametrize("dataset", (INFO or {}).get("datasets", []))
-def test_shipped_scores_match_live_computation(dataset):
+SETTINGS = [(d, b) for d in (INFO or {}).get("datasets", []) for b in table_batch_sizes(d)]
+
+
+@pytest.mark.parametrize("dataset,batch", SETTINGS, ids=[f"{d}-b{b}" for d, b in SETTINGS])
+def test_shipped_scores_match_live_computation(dataset, batch):
+    """Every (dataset, batch size) the table holds, its default and its extra batch sizes."""
     import torch
 
     from hwnas.eval import score_architecture
@@ -21,7 +25,6 @@ def test_shipped_scores_match_live_computation(dataset):
 
     torch.set_num_threads(1)
     proxies = tuple(INFO["proxies"])
-    batch = table_batch_size(dataset)
     table = shipped_scores("nb201", dataset, proxies, INFO["seed"], batch)
     assert table and set(table) <= set(int(r) for r in np.unique(representative_indices()))
     rng = np.random.default_rng(0)
@@ -42,7 +45,13 @@ def test_table_is_only_used_for_its_own_setting():
     assert shipped_scores("nb201", ds, proxies, INFO["seed"], batch * 2) is None
     assert shipped_scores("nb201", ds, ("snip",), INFO["seed"], batch) is None
     assert shipped_scores("nb201", ds, (*proxies, "snip"), INFO["seed"], batch) is None
-    assert table_batch_size("no-such-dataset") is None
+    assert table_batch_size("no-such-dataset") is None and table_batch_sizes("no-such-dataset") == ()
+    for d in INFO["datasets"]:
+        sizes = table_batch_sizes(d)
+        assert sizes[0] == table_batch_size(d) and len(set(sizes)) == len(sizes)
+        for b in sizes:
+            assert shipped_scores("nb201", d, proxies, INFO["seed"], b) is not None
+        assert shipped_scores("nb201", d, proxies, INFO["seed"], max(sizes) + 1) is None
 
 
 def test_table_serves_each_of_its_proxies_alone():

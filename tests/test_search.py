@@ -227,6 +227,29 @@ def test_shipped_table_serves_an_aggregate_with_static_proxies(tmp_path):
     assert np.isfinite(plus.evaluated["score"]).all() and (plus.evaluated["score"] <= 0).all()
 
 
+def test_every_batch_size_the_table_holds_is_a_look_up(tmp_path):
+    """A dataset the table holds at several batch sizes (CIFAR-10: its default and an extra one)
+    is looked up at each of them, each with its own columns; another batch size is computed."""
+    from hwnas.proxies.table import shipped_scores, table_batch_sizes, table_info
+
+    info = table_info()
+    sizes = table_batch_sizes("cifar10")
+    if info is None or "az_nas" not in info["proxies"] or len(sizes) < 2:
+        pytest.skip("no shipped az_nas table holding CIFAR-10 at two batch sizes")
+    kw = dict(dataset="cifar10", proxy="az_nas", evaluations=20, pop_size=10, algorithm="nsga2")
+    runs = {b: _run(tmp_path, f"b{b}", batch_size=b, **kw) for b in sizes[:2]}
+    default = _run(tmp_path, "default", **kw)
+    assert f"bs={sizes[0]}|" in default.run["proxy_setting"]
+    for b, res in runs.items():
+        assert res.run["scoring"]["computed"] == 0 and f"bs={b}|" in res.run["proxy_setting"]
+        table = shipped_scores("nb201", "cifar10", ("az_nas",), info["seed"], b)
+        for _, r in res.evaluated.iterrows():
+            assert r["az_expressivity"] == table[int(r["class_rep"])]["az_expressivity"]
+    a, b = (runs[s].evaluated.set_index("class_rep")["az_expressivity"] for s in sizes[:2])
+    common = a.index.intersection(b.index)
+    assert len(common) and (a[common] != b[common]).any()  # two settings, two sets of scores
+
+
 def test_aggregate_without_a_table_is_ranked_against_a_fixed_reference_sample(tmp_path):
     """No shipped table for the setting (synflow,params at batch 4; FBNet): the aggregate is ranked
     against a fixed sample scored once, so a network's score does not depend on what else the run

@@ -52,7 +52,8 @@ import click
                    "then recorded as failed.")
 @click.option("--batch-size", default=None, type=int,
               help="Probe batch size of the proxy [default: the batch size of the package's precomputed "
-                   "scores for the dataset (CIFAR-100, ImageNet16-120: 64; CIFAR-10: 16), else 64].")
+                   "scores for the dataset (64 on all three NB201 datasets; CIFAR-10 also ships at 16), "
+                   "else 64].")
 @click.option("--proxy-seed", default=0, show_default=True, type=int, help="Seed of the proxy's weights and inputs.")
 @click.option("--no-shipped-scores", is_flag=True,
               help="Score every architecture live instead of reading the package's precomputed table.")

@@ -3,7 +3,9 @@
 The table holds, for every NAS-Bench-201 isomorphism class (its representative,
 `NB201Space.canonical`) and dataset, the score columns of one proxy setting (proxies, seed,
 batch size; the batch size may differ per dataset), exactly as `hwnas.eval.score_architecture`
-computes them on the CPU. It is a cache warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
+computes them on the CPU. A dataset may also hold the same columns at further batch sizes
+(arrays ``<dataset>@<batch>/<column>``, listed in ``extra_batch_sizes_by_dataset``); its first
+batch size (`table_batch_size`) is the one a search uses by default. It is a cache warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
 ``tests/test_score_table.py`` recomputes entries live and compares. A search uses it only when
 its setting matches; everything else is computed.
 """
@@ -40,12 +42,31 @@ def table_info() -> dict | None:
 
 
 def table_batch_size(dataset: str) -> int | None:
-    """Probe batch size of the shipped scores for ``dataset`` (None: no table, or no scores for it)."""
+    """Default probe batch size of the shipped scores for ``dataset`` (None: no table, or no
+    scores for it): the batch size a search on ``dataset`` uses unless told otherwise."""
     t = _table()
     if t is None or dataset not in t[1]["datasets"]:
         return None
     meta = t[1]
     return int(meta.get("batch_size_by_dataset", {}).get(dataset, meta["batch_size"]))
+
+
+def table_batch_sizes(dataset: str) -> tuple[int, ...]:
+    """Every probe batch size the shipped table holds ``dataset`` at, the default first (empty:
+    no table, or no scores for it)."""
+    first = table_batch_size(dataset)
+    if first is None:
+        return ()
+    extra = _table()[1].get("extra_batch_sizes_by_dataset", {}).get(dataset, [])
+    return (first, *(int(b) for b in extra if int(b) != first))
+
+
+def _prefix(dataset: str, batch_size: int) -> str | None:
+    """Array-name prefix of ``dataset`` at ``batch_size`` (None: not in the table)."""
+    sizes = table_batch_sizes(dataset)
+    if int(batch_size) not in sizes:
+        return None
+    return dataset if int(batch_size) == sizes[0] else f"{dataset}@{int(batch_size)}"
 
 
 def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
@@ -61,7 +82,8 @@ def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int
     if t is None or space != "nb201":
         return None
     arrays, meta = t
-    if not proxies or int(meta["seed"]) != int(seed) or table_batch_size(dataset) != int(batch_size):
+    prefix = _prefix(dataset, batch_size)
+    if not proxies or int(meta["seed"]) != int(seed) or prefix is None:
         return None
     try:
         wanted = [c for p in proxies for c in outputs_of(p)]
@@ -69,6 +91,6 @@ def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int
         return None
     if not set(wanted) <= set(meta["columns"]):
         return None
-    reps, present = arrays["representatives"], arrays[f"{dataset}/present"]
-    cols = {c: arrays[f"{dataset}/{c}"] for c in wanted}
+    reps, present = arrays["representatives"], arrays[f"{prefix}/present"]
+    cols = {c: arrays[f"{prefix}/{c}"] for c in wanted}
     return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps) if present[i]}
