@@ -179,3 +179,30 @@ def test_a_learned_proxy_drives_an_exhaustive_search(home, tmp_path):
     res = hwnas.pareto(device="raspi4", latency="8ms", proxy="mine", out=tmp_path / "run")
     assert res.run["algorithm"] == "exhaustive" and res.run["scoring"]["computed"] == 0
     assert res.run["evaluated"] == 6466 and (res.front["latency_ms"] <= 8).all()
+
+
+def test_features_follow_the_setting_recorded_in_the_proxy_file():
+    """A proxy's features come from the table at the setting its file records: the default
+    (batch 64 everywhere) and CIFAR-10 at the table's extra batch size 16 both are look-ups, with
+    the table's own values."""
+    from hwnas.proxies.learned_features import AZ_COLUMNS, AZ_DATASETS, FeatureSetting, _az_features, table_setting
+    from hwnas.proxies.table import shipped_scores, table_batch_sizes, table_info
+    from hwnas.spaces.nb201 import representative_indices
+
+    info = table_info()
+    extra = [b for b in table_batch_sizes("cifar10")[1:]]
+    if info is None or not extra:
+        pytest.skip("no shipped table holding CIFAR-10 at an extra batch size")
+    default = table_setting()
+    other = FeatureSetting(default.seed, tuple((d, extra[0] if d == "cifar10" else b) for d, b in default.batch_sizes))
+    j = AZ_DATASETS.index("cifar10")
+    rep = representative_indices()
+    rows = [0, 186, 5000, 15624]
+    for setting in (default, other):
+        table = shipped_scores("nb201", "cifar10", ("az_nas",), setting.seed, setting.batch_size("cifar10"))
+        assert table is not None  # else the features would be scored live
+        feats = _az_features(setting, False)
+        for i in rows:
+            expected = [table[int(rep[i])][c] for c in AZ_COLUMNS]
+            np.testing.assert_array_equal(feats[i, 4 * j:4 * j + 4], expected)
+    assert not np.array_equal(_az_features(default, False)[:, 4 * j], _az_features(other, False)[:, 4 * j])

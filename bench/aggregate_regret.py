@@ -1,0 +1,179 @@
+"""Can an aggregate of the shipped table's columns meet issue 20's search-regret target (median
+top-1 regret <= 0.8 points) while keeping the tau targets? Exhaustive search, simulated from the
+table: the score of every network is its class's aggregate (Eq. 12 against all 6,466 classes,
+optionally weighted per column), the front is the non-dominated set of (score, measured latency)
+among the feasible networks whose cell sees its input (what `hwnas pareto --algorithm auto` does
+with the table), top-1 regret = best feasible accuracy minus the accuracy of the front's
+best-scored member; devices and budgets as `bench/pareto_quality.py` (4 devices x p10-p75).
+
+    python bench/aggregate_regret.py --subsets               # every subset of the columns
+    python bench/aggregate_regret.py --weights               # coordinate search over weights 0-3
+    python bench/aggregate_regret.py --weights --constrained  # keeping tau and top-5 % tau targets,
+                                                              # from every subset that keeps them
+
+The weight search is fitted on raspi4 + eyeriss and reported on pixel3 + fpga too (not fitted).
+Needs the ground truth (``nb201/accuracy.csv``) and the devices' measured latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+from _report import emit
+
+DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga")
+FIT_DEVICES = ("raspi4", "eyeriss")
+PERCENTILES = (10, 25, 50, 75)
+TAU_TARGET = {"cifar10": 0.76, "cifar100": 0.76, "imagenet16-120": 0.75}
+TOP5_TARGET = 0.15
+WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+COLUMNS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "naswot", "synflow",
+           "synflow_log1p", "jacob_cov")
+STARTS = {"the default": ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity",
+                          "synflow_log1p", "jacob_cov"),
+          "VKDNW_agg's columns + LogSynflow": ("az_expressivity", "az_trainability", "az_complexity",
+                                               "jacob_cov", "synflow_log1p")}
+
+
+class Problem:
+    """Per-network log-rank columns, accuracies and budgets: everything a score is judged on."""
+
+    def __init__(self) -> None:
+        from hwnas.devices.measured import measured_column
+        from hwnas.eval import load_ground_truth
+        from hwnas.eval_metrics import top_fraction
+        from hwnas.proxies.table import shipped_scores, table_batch_size, table_info
+        from hwnas.search.problem import output_ignores_input
+        from hwnas.search.scoring import reference_ranks
+        from hwnas.spaces.nb201 import NB201Space, representative_indices
+
+        info = table_info()
+        rep = representative_indices()
+        reps = np.unique(rep)
+        position = np.searchsorted(reps, rep)
+        space = NB201Space()
+        self.sees_input = np.array([not output_ignores_input(space.arch_at(i).genotype) for i in range(rep.size)])
+        self.logrank, self.acc, self.top = {}, {}, {}
+        for ds in DATASETS:
+            table = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], table_batch_size(ds))
+            rows = []
+            for c in COLUMNS:
+                v = np.array([table[int(r)][c] for r in reps])
+                rows.append(np.log(reference_ranks(v, v) / v.size)[position])
+            self.logrank[ds] = np.stack(rows)
+            self.acc[ds] = load_ground_truth(ds)
+            self.top[ds] = top_fraction(self.acc[ds])
+        self.budgets = {}
+        for d in DEVICES:
+            lat = measured_column("nb201", d, "latency")
+            self.budgets[d] = [(lat, lat <= np.percentile(lat, p)) for p in PERCENTILES]
+
+    def score(self, ds: str, weights: np.ndarray) -> np.ndarray:
+        return weights @ self.logrank[ds]
+
+    def top1_regret(self, ds: str, score: np.ndarray, devices: "tuple[str, ...]") -> float:
+        """Median over devices x budgets of the best feasible accuracy minus the accuracy of the
+        best-scored front member (accuracy points)."""
+        acc, out = self.acc[ds], []
+        for d in devices:
+            for lat, ok in self.budgets[d]:
+                cand = np.flatnonzero(ok & self.sees_input & np.isfinite(score))
+                order = cand[np.lexsort((-score[cand], lat[cand]))]  # by latency, best score first
+                s = score[order]
+                front = order[s > np.maximum.accumulate(np.concatenate([[-np.inf], s[:-1]]))]
+                out.append(acc[ok].max() - acc[front[np.argmax(score[front])]])
+        return float(np.median(out))
+
+    def taus(self, ds: str, score: np.ndarray) -> tuple[float, float]:
+        from hwnas.eval_metrics import rank_correlations
+
+        top = self.top[ds]
+        return rank_correlations(score, self.acc[ds])[0], rank_correlations(score[top], self.acc[ds][top])[0]
+
+    def meets_tau_targets(self, weights: np.ndarray) -> bool:
+        for ds in DATASETS:
+            tau, tau5 = self.taus(ds, self.score(ds, weights))
+            if tau < TAU_TARGET[ds] or tau5 < TOP5_TARGET:
+                return False
+        return True
+
+    def fit_objective(self, weights: np.ndarray) -> float:
+        return float(np.mean([self.top1_regret(ds, self.score(ds, weights), FIT_DEVICES) for ds in DATASETS]))
+
+    def row(self, name: str, weights: np.ndarray) -> dict:
+        held_out = tuple(d for d in DEVICES if d not in FIT_DEVICES)
+        r = {"score": name, "weights": dict(zip(COLUMNS, weights.tolist()))}
+        for ds in DATASETS:
+            s = self.score(ds, weights)
+            r[ds] = dict(zip(("tau", "top5_tau"), self.taus(ds, s)))
+            r[ds]["top1_regret"] = self.top1_regret(ds, s, DEVICES)
+            r[ds]["top1_regret_not_fitted"] = self.top1_regret(ds, s, held_out)
+        return r
+
+
+def coordinate_search(problem: Problem, start: np.ndarray, constrained: bool, rounds: int = 3) -> np.ndarray:
+    """Lower the fitted median top-1 regret one weight at a time (weights in WEIGHTS)."""
+    w, best = start.copy(), problem.fit_objective(start)
+    for _ in range(rounds):
+        changed = False
+        for j, v in itertools.product(range(len(COLUMNS)), WEIGHTS):
+            trial = w.copy()
+            trial[j] = v
+            if v == w[j] or not trial.any():
+                continue
+            obj = problem.fit_objective(trial)
+            if obj < best - 1e-9 and (not constrained or problem.meets_tau_targets(trial)):
+                w, best, changed = trial, obj, True
+        if not changed:
+            break
+    return w
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--subsets", action="store_true", help="every subset of the columns, equal weights")
+    ap.add_argument("--weights", action="store_true", help="coordinate search over per-column weights")
+    ap.add_argument("--constrained", action="store_true", help="keep the tau and top-5 %% tau targets")
+    ap.add_argument("--out", default=None, help="also write the rows as JSON")
+    args = ap.parse_args()
+    problem = Problem()
+    rows = []
+    unit = {name: np.array([float(c in cols) for c in COLUMNS]) for name, cols in STARTS.items()}
+    rows += [problem.row(name, w) for name, w in unit.items()]
+    if args.subsets:
+        for k in range(1, len(COLUMNS) + 1):
+            for cols in itertools.combinations(COLUMNS, k):
+                w = np.array([float(c in cols) for c in COLUMNS])
+                rows.append(problem.row(" + ".join(cols), w))
+    if args.weights:
+        starts = dict(unit)
+        if args.constrained:  # start from every equal-weight subset that keeps the targets
+            subsets = (cols for k in range(1, len(COLUMNS) + 1) for cols in itertools.combinations(COLUMNS, k))
+            starts = {" + ".join(cols): w for cols in subsets
+                      if problem.meets_tau_targets(w := np.array([float(c in cols) for c in COLUMNS]))}
+        for name, w in starts.items():
+            found = coordinate_search(problem, w, args.constrained)
+            label = ", ".join(f"{c} x{v:g}" for c, v in zip(COLUMNS, found) if v)
+            rows.append(problem.row(f"weighted from {name}{' (targets kept)' if args.constrained else ''}: {label}",
+                                    found))
+    lines = ["| score | " + " | ".join(f"{ds}: tau / top-5 % tau / top-1 regret (not fitted)" for ds in DATASETS) + " |",
+             "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['score']} | " + " | ".join(
+            f"{r[ds]['tau']:.3f} / {r[ds]['top5_tau']:.3f} / {r[ds]['top1_regret']:.2f} "
+            f"({r[ds]['top1_regret_not_fitted']:.2f})" for ds in DATASETS) + " |")
+    meets = [r["score"] for r in rows
+             if all(r[ds]["tau"] >= TAU_TARGET[ds] and r[ds]["top5_tau"] >= TOP5_TARGET for ds in DATASETS)]
+    low = [r for r in rows if all(r[ds]["top1_regret"] <= 0.8 for ds in DATASETS)]
+    emit(lines, [f"{len(rows)} scores; {len(meets)} meet the tau and top-5 % tau targets; "
+                 f"{len(low)} have median top-1 regret <= 0.8 on all three datasets",
+                 "lowest worst-dataset top-1 regret among those meeting the tau targets: "
+                 + (min((max(r[ds]["top1_regret"] for ds in DATASETS), r["score"]) for r in rows
+                        if r["score"] in meets)[1] if meets else "none")], rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
