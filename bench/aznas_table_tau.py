@@ -87,6 +87,11 @@ def candidates(columns: "set[str]") -> dict[str, list[str]]:
         if "synflow_log1p" in columns:  # VKDNW_agg's columns with LogSynflow for VKDNW
             out["az_expressivity + az_trainability + az_complexity + jacob_cov + synflow_log1p"] = [
                 "az_expressivity", "az_trainability", "az_complexity", "jacob_cov", "synflow_log1p"]
+    if "meco" in columns:  # MeCo, and the aggregates with it picked by bench/aggregate_regret.py
+        out |= {"meco": ["meco"], "az_nas + meco": az + ["meco"],
+                "az_nas + synflow_log1p + jacob_cov + meco": az + ["synflow_log1p", "jacob_cov", "meco"],
+                "az_trainability + az_complexity + jacob_cov + meco": [
+                    "az_trainability", "az_complexity", "jacob_cov", "meco"]}
     return out
 
 

@@ -3,8 +3,8 @@
 ``all_evaluated.csv`` (one row per isomorphism class), give every one of the 15,625 NB201
 networks its class's score and compare with the benchmark's test accuracy.
 
-    python bench/user_score_tau.py --proxy az_nas,synflow_log1p,jacob_cov
-    python bench/user_score_tau.py --proxy az_expressivity,az_trainability,az_complexity,jacob_cov,synflow_log1p
+    python bench/user_score_tau.py
+    python bench/user_score_tau.py --proxy az_trainability,az_complexity,jacob_cov,meco
 
 Needs the ground truth (``nb201/accuracy.csv`` of the data folder).
 """

@@ -40,7 +40,7 @@ CONNECTED = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "no
 DISCONNECTED = ("none",) * 6
 ALL = (
     "az_complexity", "az_expressivity", "az_nas", "az_progressivity", "az_trainability", "fisher",
-    "flops", "grad_norm", "grasp", "jacob_cov", "naswot", "params", "snip", "synflow", "synflow_log1p",
+    "flops", "grad_norm", "grasp", "jacob_cov", "meco", "naswot", "params", "snip", "synflow", "synflow_log1p",
     "xi_gsnr", "vkdnw", "vkdnw_dim", "vkdnw_single", "zen", "zico",
 )
 

@@ -35,7 +35,7 @@ CONNECTED = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "no
 DISCONNECTED = ("none",) * 6
 # node 1 is `none`, so the 3x3 conv on edge (2<-1) only ever sees zeros: a dead branch
 DEAD_BRANCH = ("none", "skip_connect", "nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect")
-NEW = ("grasp", "zen", "zico")
+NEW = ("grasp", "zen", "zico", "meco")
 
 
 def tiny_nb201(ops: tuple[str, ...] = CONNECTED) -> TinyNetwork:
@@ -52,7 +52,7 @@ def test_new_proxies_are_registered_with_metadata_and_finite_on_a_tiny_nb201():
     again = score_all(tiny_nb201, NEW[::-1], SHAPE, CLASSES, seed=0, batch_size=16)
     assert again == scores  # deterministic, independent of order
     other = score_all(tiny_nb201, NEW, SHAPE, CLASSES, seed=1, batch_size=16)
-    assert all(other[k] != scores[k] for k in NEW)  # all three depend on the seed (init / batches)
+    assert all(other[k] != scores[k] for k in NEW)  # all depend on the seed (init / batches)
 
 
 # --- GraSP ----------------------------------------------------------------------------------------
@@ -221,3 +221,37 @@ def test_zico_shares_the_first_batch_with_the_shared_pass():
     everything = score_all(tiny_nb201, ["az_nas", "naswot", "fisher", "jacob_cov", "zico", "grasp", "zen"], SHAPE,
                            CLASSES, seed=0, batch_size=16)
     assert everything["zico"] == alone["zico"]  # the shared pass's other products change nothing
+
+
+# --- MeCo -----------------------------------------------------------------------------------------
+def test_meco_eigenvalue_by_hand():
+    from hwnas.proxies.meco import min_correlation_eigenvalue
+
+    base = torch.tensor([[1.0, 2.0], [3.0, 5.0]])  # one channel, 2x2 positions
+    noise = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])
+    two = torch.stack([base, 2.0 * base + 1.0])  # perfectly correlated channels: P = [[1, 1], [1, 1]]
+    assert min_correlation_eigenvalue(two) == pytest.approx(0.0, abs=1e-12)
+    mixed = torch.stack([base, base + noise])
+    r = float(torch.corrcoef(mixed.reshape(2, -1).double())[0, 1])
+    assert min_correlation_eigenvalue(mixed) == pytest.approx(1.0 - abs(r), abs=1e-12)  # 2x2: 1 - |r|
+    const = torch.stack([base, torch.ones(2, 2)])  # a constant channel: its NaN row becomes 0
+    assert min_correlation_eigenvalue(const) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_meco_sums_every_module_output_of_the_first_sample():
+    from hwnas.proxies.meco import meco_score, min_correlation_eigenvalue
+
+    net = init_kaiming_normal(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                            nn.Conv2d(4, 6, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                            nn.Linear(6, CLASSES)), seed=0)
+    data = make_batch(SHAPE, 8, CLASSES, 0)
+    expected, x = 0.0, data.inputs
+    net.train()
+    with torch.no_grad():
+        for m in net:  # the Sequential itself outputs logits (2-d): it adds nothing
+            x = m(x)
+            if x.dim() >= 3 and x[0, 0].numel() >= 2:
+                expected += min_correlation_eigenvalue(x[0])
+    net.eval()
+    assert meco_score(net, data) == pytest.approx(expected, rel=1e-12)
+    assert not net.training  # flags restored
