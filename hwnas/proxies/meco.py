@@ -62,8 +62,7 @@ def meco_score(model: "nn.Module", data: "ProxyInput") -> float:
         finally:
             for h in handles:
                 h.remove()
-    total = math.fsum(t for t in terms if math.isfinite(t))
-    return total
+    return math.fsum(t for t in terms if math.isfinite(t))
 
 
 @register
