@@ -56,7 +56,7 @@ class Problem:
         from hwnas.devices.measured import measured_column
         from hwnas.eval import load_ground_truth
         from hwnas.eval_metrics import top_fraction
-        from hwnas.proxies.table import shipped_scores, table_batch_size, table_info
+        from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
         from hwnas.search.problem import output_ignores_input
         from hwnas.search.scoring import reference_ranks
         from hwnas.spaces.nb201 import NB201Space, representative_indices
@@ -69,12 +69,10 @@ class Problem:
         self.sees_input = np.array([not output_ignores_input(space.arch_at(i).genotype) for i in range(rep.size)])
         self.logrank, self.acc, self.top = {}, {}, {}
         for ds in DATASETS:
-            table = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], table_batch_size(ds))
-            rows = []
-            for c in COLUMNS:
-                v = np.array([table[int(r)][c] for r in reps])
-                rows.append(np.log(reference_ranks(v, v) / v.size)[position])
-            self.logrank[ds] = np.stack(rows)
+            served, cols = shipped_columns("nb201", ds, tuple(info["proxies"]), info["seed"], table_batch_size(ds))
+            assert np.array_equal(served, reps), f"the table lacks classes of {ds}"
+            self.logrank[ds] = np.stack([np.log(reference_ranks(cols[c], cols[c]) / reps.size)[position]
+                                         for c in COLUMNS])
             self.acc[ds] = load_ground_truth(ds)
             self.top[ds] = top_fraction(self.acc[ds])
         self.budgets = {}
@@ -88,13 +86,13 @@ class Problem:
     def top1_regret(self, ds: str, score: np.ndarray, devices: "tuple[str, ...]") -> float:
         """Median over devices x budgets of the best feasible accuracy minus the accuracy of the
         best-scored front member (accuracy points)."""
+        from hwnas.search.front import non_dominated
+
         acc, out = self.acc[ds], []
         for d in devices:
             for lat, ok in self.budgets[d]:
                 cand = np.flatnonzero(ok & self.sees_input & np.isfinite(score))
-                order = cand[np.lexsort((-score[cand], lat[cand]))]  # by latency, best score first
-                s = score[order]
-                front = order[s > np.maximum.accumulate(np.concatenate([[-np.inf], s[:-1]]))]
+                front = cand[non_dominated(np.column_stack([-score[cand], lat[cand]]))]
                 out.append(acc[ok].max() - acc[front[np.argmax(score[front])]])
         return float(np.median(out))
 
@@ -175,7 +173,8 @@ def main() -> None:
             label = ", ".join(f"{c} x{v:g}" for c, v in zip(COLUMNS, found) if v)
             rows.append(problem.row(f"weighted from {name}{' (targets kept)' if args.constrained else ''}: {label}",
                                     found))
-    lines = ["| score | " + " | ".join(f"{ds}: tau / top-5 % tau / top-1 regret (not fitted)" for ds in DATASETS) + " |",
+    header = " | ".join(f"{ds}: tau / top-5 % tau / top-1 regret (not fitted)" for ds in DATASETS)
+    lines = [f"| score | {header} |",
              "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['score']} | " + " | ".join(

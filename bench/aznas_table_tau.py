@@ -106,7 +106,7 @@ def main() -> None:
 
     from hwnas.eval import fixed_sample, load_ground_truth
     from hwnas.eval_metrics import ndcg_at_k, rank_correlations, top_fraction
-    from hwnas.proxies.table import shipped_scores, table_batch_sizes, table_info
+    from hwnas.proxies.table import shipped_columns, table_batch_sizes, table_info
     from hwnas.search.scoring import objective
     from hwnas.spaces.nb201 import representative_indices
 
@@ -128,8 +128,8 @@ def main() -> None:
     settings += [(ds, batch, paths) for (ds, batch), paths in extra.items()]
     for ds, batch, paths in settings:
         if paths is None:
-            t = shipped_scores("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
-            cols = {c: np.array([t[int(r)][c] for r in reps]) for c in info["columns"]}
+            served, cols = shipped_columns("nb201", ds, tuple(info["proxies"]), info["seed"], batch)
+            assert np.array_equal(served, reps), f"the table lacks classes of {ds} at batch {batch}"
         else:
             cols = _cached_columns(paths, ds, batch, info["seed"], reps, list(info["columns"]))
         if "vkdnw_single" in cols:

@@ -46,7 +46,8 @@ def main() -> None:
     from hwnas.eval import load_ground_truth
     from hwnas.eval_metrics import ndcg_at_k, rank_correlations, top_fraction
 
-    lines = ["| dataset | batch | score | tau | top-5 % tau | nDCG@10 | classes scored live |", "|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | batch | score | tau | top-5 % tau | nDCG@10 | classes scored live |",
+             "|---|---|---|---|---|---|---|"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for ds in args.datasets.split(","):
@@ -58,8 +59,7 @@ def main() -> None:
             row = {"dataset": ds, "proxy": ",".join(run["proxy"]), "setting": run["proxy_setting"], "tau": tau,
                    "top5_tau": tau5, "ndcg10": ndcg_at_k(score, acc), "computed": run["scoring"]["computed"]}
             rows.append(row)
-            batch = run["proxy_setting"].split("bs=")[1].split("|")[0]
-            lines.append(f"| {ds} | {batch} | {row['proxy']} | {tau:.4f} | {tau5:.3f} | {row['ndcg10']:.4f} | "
+            lines.append(f"| {ds} | {run['settings']['batch_size']} | {row['proxy']} | {tau:.4f} | {tau5:.3f} | {row['ndcg10']:.4f} | "
                          f"{row['computed']} |")
     emit(lines, [f"{len(rows)} exhaustive `hwnas pareto` runs on {args.device}; every network takes its class's "
                  "score from all_evaluated.csv"], rows, args.out)

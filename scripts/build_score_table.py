@@ -20,6 +20,7 @@ import numpy as np
 
 from hwnas import __version__
 from hwnas.eval import CacheKey, ScoreCache, outputs_of, version_tag
+from hwnas.proxies.table import array_prefix
 from hwnas.spaces.nb201 import representative_indices
 
 OUT = Path(__file__).resolve().parents[1] / "hwnas" / "_data" / "nb201_scores"
@@ -62,7 +63,7 @@ def main() -> None:
     try:
         for ds in args.datasets.split(","):
             for batch in (batch_of[ds], *extra_of.get(ds, [])):
-                prefix = ds if batch == batch_of[ds] else f"{ds}@{batch}"
+                prefix = array_prefix(ds, batch, batch_of[ds])
                 key = CacheKey("nb201", ds, args.seed, batch, version_tag(), "cpu")
                 found = _shipped_entries(ds, args.seed, batch, reps) if args.from_shipped else {}
                 for cache in reversed(caches):  # earlier caches override later ones
@@ -93,7 +94,8 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "command": "python scripts/score_nb201_classes.py --dataset D [--batch-size B] --shard i/2 (x2 per "
                    "dataset); python scripts/build_score_table.py " + " ".join(
-                       [f"--proxies {args.proxies}", f"--batch-size {args.batch_size}"] + (["--from-shipped"] if args.from_shipped else [])
+                       [f"--proxies {args.proxies}", f"--batch-size {args.batch_size}"]
+                       + (["--from-shipped"] if args.from_shipped else [])
                        + [f"--cache {c}" for c in args.cache] + [f"--dataset-batch {d}" for d in args.dataset_batch]
                        + [f"--extra-batch {d}" for d in args.extra_batch]),
     }, indent=2) + "\n")
@@ -111,7 +113,7 @@ def _shipped_entries(dataset: str, seed: int, batch: int, reps: np.ndarray) -> d
     table = shipped_scores("nb201", dataset, tuple(info["proxies"]), seed, batch) if info else None
     if not table:
         return {}
-    prefix = dataset if batch == table_batch_size(dataset) else f"{dataset}@{batch}"
+    prefix = array_prefix(dataset, batch, table_batch_size(dataset))
     ms = (info.get("median_ms_per_arch_1_thread") or {}).get(prefix) or 0.0
     return {(int(r), c): SimpleNamespace(value=v, ms=ms) for r in reps if int(r) in table
             for c, v in table[int(r)].items()}

@@ -14,6 +14,8 @@ def non_dominated(F: np.ndarray) -> np.ndarray:
     n = F.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    if F.shape[1] == 2 and np.isfinite(F).all():
+        return _non_dominated_2d(F)
     keep = np.ones(n, dtype=bool)
     # sort by the first objective so each row is only compared with earlier (possibly dominating) rows
     order = np.lexsort(F.T[::-1])
@@ -24,6 +26,20 @@ def non_dominated(F: np.ndarray) -> np.ndarray:
         if earlier.size and np.any(np.all(earlier <= row, axis=1) & np.any(earlier < row, axis=1)):
             keep[order[pos]] = False
     return np.flatnonzero(keep)
+
+
+def _non_dominated_2d(F: np.ndarray) -> np.ndarray:
+    """`non_dominated` of finite two-objective rows in O(n log n): after sorting by (f1, f2), a row
+    is dominated exactly when a row with smaller f1 has f2 <= its f2, or a row with its f1 has a
+    smaller f2."""
+    order = np.lexsort((F[:, 1], F[:, 0]))
+    f1, f2 = F[order, 0], F[order, 1]
+    new_f1 = np.concatenate([[True], f1[1:] != f1[:-1]])
+    group = np.cumsum(new_f1) - 1  # index of each row's f1 group
+    group_min = f2[new_f1]  # sorted by f2 within a group: its first row holds its smallest f2
+    best_before = np.concatenate([[np.inf], np.minimum.accumulate(group_min)[:-1]])  # over smaller f1
+    keep = (f2 == group_min[group]) & (f2 < best_before[group])
+    return np.sort(order[keep])
 
 
 def hypervolume(F: np.ndarray, ref_point: np.ndarray) -> float:

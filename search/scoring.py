@@ -167,7 +167,8 @@ class ProxyScorer:
             self.reference_kind = "fixed reference sample"
         self.reference_stats = {"size": len(ok), "drawn": int(size), "distinct": len(ids),
                                 "failed": len(rows) - len(ok), "computed": self.computed - before[0],
-                                "from_archive": self.reused - before[1], "from_shipped_table": self.shipped_used - before[2],
+                                "from_archive": self.reused - before[1],
+                                "from_shipped_table": self.shipped_used - before[2],
                                 "seed": REFERENCE_SAMPLE_SEED}
         # the sample is not part of the run: its counts stay out of the run's scoring record
         self.computed, self.reused, self.shipped_used, self.failed = before[:4]
@@ -270,21 +271,19 @@ def reference_population(space: str, dataset: str, setting: ScoreSetting) -> dic
     the fixed population a multi-column score is ranked against, or None when the table does not
     hold this setting for every class of the space (or holds only some of its proxies, e.g.
     ``az_nas,params``)."""
-    from hwnas.eval import outputs_of
-    from hwnas.proxies.table import shipped_scores
+    from hwnas.proxies.table import shipped_columns
 
     if space != "nb201":
         return None
-    table = shipped_scores(space, dataset, tuple(setting.proxies), setting.seed, setting.batch_size)
-    if table is None:
+    served = shipped_columns(space, dataset, tuple(setting.proxies), setting.seed, setting.batch_size)
+    if served is None:
         return None
     from hwnas.spaces.nb201 import representative_indices
 
-    if len(table) < int(np.unique(representative_indices()).size):
+    reps, cols = served
+    if reps.size < int(np.unique(representative_indices()).size):
         return None
-    cols = [c for p in setting.proxies for c in outputs_of(p)]
-    rows = list(table.values())
-    return {c: np.array([r[c] for r in rows], dtype=np.float64) for c in cols}
+    return {c: np.asarray(v, dtype=np.float64) for c, v in cols.items()}
 
 
 def reference_ranks(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -190,7 +190,7 @@ def test_features_follow_the_setting_recorded_in_the_proxy_file():
     from hwnas.spaces.nb201 import representative_indices
 
     info = table_info()
-    extra = [b for b in table_batch_sizes("cifar10")[1:]]
+    extra = table_batch_sizes("cifar10")[1:]
     if info is None or not extra:
         pytest.skip("no shipped table holding CIFAR-10 at an extra batch size")
     default = table_setting()

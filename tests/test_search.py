@@ -117,6 +117,20 @@ def test_non_dominated_and_hypervolume_on_a_hand_example():
     assert hypervolume(np.array([[7.0, 7.0]]), np.array([6.0, 6.0])) == 0.0
 
 
+def test_two_objective_front_matches_the_general_comparison():
+    """The O(n log n) path for finite two-objective rows returns what pairwise comparison does,
+    ties and duplicates included."""
+    from hwnas.search.front import non_dominated
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        n = int(rng.integers(1, 300))
+        F = rng.integers(0, 12, size=(n, 2)).astype(float) if trial % 2 else rng.normal(size=(n, 2))
+        expected = [i for i in range(n)
+                    if not np.any(np.all(F <= F[i], axis=1) & np.any(F < F[i], axis=1))]
+        assert non_dominated(F).tolist() == expected
+
+
 def test_objective_single_column_and_rank_aggregate():
     from hwnas.proxies.aggregate import nonlinear_rank_aggregate
     from hwnas.search.scoring import objective

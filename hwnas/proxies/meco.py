@@ -10,8 +10,8 @@ convolutions, normalisation, activations alike), one forward of the probe batch 
 in training mode, NaN / inf entries of P_m (a channel constant over the map: zero variance) set
 to 0, non-finite terms dropped from the sum. Outputs with fewer than three dimensions (pooled
 features, logits) or a single position per channel have one value per channel, so their P_m is
-all zeros and they add 0 -- hwnas skips them. Eigenvalues come from ``torch.linalg.eigvalsh`` in float64 (P_m is symmetric; the
-official code takes the real part of ``torch.linalg.eig``). Unit: a sum of eigenvalues (no unit).
+all zeros and they add 0 -- hwnas skips them. Eigenvalues come from ``torch.linalg.eigvalsh`` in
+float64 (P_m is symmetric; the official code takes the real part of ``torch.linalg.eig``). Unit: a sum of eigenvalues (no unit).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ The table holds, for every NAS-Bench-201 isomorphism class (its representative,
 batch size; the batch size may differ per dataset), exactly as `hwnas.eval.score_architecture`
 computes them on the CPU. A dataset may also hold the same columns at further batch sizes
 (arrays ``<dataset>@<batch>/<column>``, listed in ``extra_batch_sizes_by_dataset``); its first
-batch size (`table_batch_size`) is the one a search uses by default. It is a cache warmed at build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
+batch size (`table_batch_size`) is the one a search uses by default. It is a cache warmed at
+build time by ``scripts/score_nb201_classes.py`` + ``scripts/build_score_table.py``;
 ``tests/test_score_table.py`` recomputes entries live and compares. A search uses it only when
 its setting matches; everything else is computed.
 """
@@ -61,21 +62,24 @@ def table_batch_sizes(dataset: str) -> tuple[int, ...]:
     return (first, *(int(b) for b in extra if int(b) != first))
 
 
+def array_prefix(dataset: str, batch_size: int, default_batch_size: int) -> str:
+    """Name prefix of the table's arrays for ``dataset`` at ``batch_size``: the dataset itself at
+    its default batch size, ``<dataset>@<batch>`` at an extra one (also the key of its entries in
+    ``representatives_scored`` and ``median_ms_per_arch_1_thread``)."""
+    return dataset if int(batch_size) == int(default_batch_size) else f"{dataset}@{int(batch_size)}"
+
+
 def _prefix(dataset: str, batch_size: int) -> str | None:
-    """Array-name prefix of ``dataset`` at ``batch_size`` (None: not in the table)."""
+    """`array_prefix` of ``dataset`` at ``batch_size`` in the shipped table (None: not in it)."""
     sizes = table_batch_sizes(dataset)
-    if int(batch_size) not in sizes:
-        return None
-    return dataset if int(batch_size) == sizes[0] else f"{dataset}@{int(batch_size)}"
+    return array_prefix(dataset, batch_size, sizes[0]) if int(batch_size) in sizes else None
 
 
-def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
-                   batch_size: int) -> dict[int, dict[str, float]] | None:
-    """{representative NB201 index: {column: score}} for this setting, or None when the package
-    ships no table for it. The table serves any request whose proxies' output columns it holds
-    (``az_nas`` alone from a table of ``az_nas`` and ``synflow``; ``az_expressivity``, one of
-    AZ-NAS's components, from the ``az_nas`` columns): a proxy's columns do not depend on which
-    other proxies share its call. Rows hold the requested proxies' output columns only."""
+def shipped_columns(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
+                    batch_size: int) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """(the representatives the table scored, ascending; {column: their scores, in that order})
+    for this setting, or None when the package ships no table for it: `shipped_scores` as
+    arrays."""
     from hwnas.eval import outputs_of
 
     t = _table()
@@ -91,6 +95,20 @@ def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int
         return None
     if not set(wanted) <= set(meta["columns"]):
         return None
-    reps, present = arrays["representatives"], arrays[f"{prefix}/present"]
-    cols = {c: arrays[f"{prefix}/{c}"] for c in wanted}
-    return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps) if present[i]}
+    present = arrays[f"{prefix}/present"]
+    reps = arrays["representatives"][present]
+    return reps, {c: arrays[f"{prefix}/{c}"][present] for c in wanted}
+
+
+def shipped_scores(space: str, dataset: str, proxies: tuple[str, ...], seed: int,
+                   batch_size: int) -> dict[int, dict[str, float]] | None:
+    """{representative NB201 index: {column: score}} for this setting, or None when the package
+    ships no table for it. The table serves any request whose proxies' output columns it holds
+    (``az_nas`` alone from a table of ``az_nas`` and ``synflow``; ``az_expressivity``, one of
+    AZ-NAS's components, from the ``az_nas`` columns): a proxy's columns do not depend on which
+    other proxies share its call. Rows hold the requested proxies' output columns only."""
+    served = shipped_columns(space, dataset, proxies, seed, batch_size)
+    if served is None:
+        return None
+    reps, cols = served
+    return {int(r): {c: float(v[i]) for c, v in cols.items()} for i, r in enumerate(reps)}
