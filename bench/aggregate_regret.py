@@ -102,15 +102,15 @@ class Problem:
         top = self.top[ds]
         return rank_correlations(score, self.acc[ds])[0], rank_correlations(score[top], self.acc[ds][top])[0]
 
-    def meets_tau_targets(self, weights: np.ndarray) -> bool:
-        for ds in DATASETS:
+    def meets_tau_targets(self, weights: np.ndarray, datasets: "tuple[str, ...]" = DATASETS) -> bool:
+        for ds in datasets:
             tau, tau5 = self.taus(ds, self.score(ds, weights))
             if tau < TAU_TARGET[ds] or tau5 < TOP5_TARGET:
                 return False
         return True
 
-    def fit_objective(self, weights: np.ndarray) -> float:
-        return float(np.mean([self.top1_regret(ds, self.score(ds, weights), FIT_DEVICES) for ds in DATASETS]))
+    def fit_objective(self, weights: np.ndarray, datasets: "tuple[str, ...]" = DATASETS) -> float:
+        return float(np.mean([self.top1_regret(ds, self.score(ds, weights), FIT_DEVICES) for ds in datasets]))
 
     def row(self, name: str, weights: np.ndarray) -> dict:
         held_out = tuple(d for d in DEVICES if d not in FIT_DEVICES)
@@ -123,9 +123,11 @@ class Problem:
         return r
 
 
-def coordinate_search(problem: Problem, start: np.ndarray, constrained: bool, rounds: int = 3) -> np.ndarray:
-    """Lower the fitted median top-1 regret one weight at a time (weights in WEIGHTS)."""
-    w, best = start.copy(), problem.fit_objective(start)
+def coordinate_search(problem: Problem, start: np.ndarray, constrained: bool, rounds: int = 3,
+                      datasets: "tuple[str, ...]" = DATASETS) -> np.ndarray:
+    """Lower the median top-1 regret fitted on ``datasets`` one weight at a time (weights in
+    WEIGHTS); ``constrained`` keeps the tau targets on those datasets."""
+    w, best = start.copy(), problem.fit_objective(start, datasets)
     for _ in range(rounds):
         changed = False
         for j, v in itertools.product(range(len(COLUMNS)), WEIGHTS):
@@ -133,12 +135,21 @@ def coordinate_search(problem: Problem, start: np.ndarray, constrained: bool, ro
             trial[j] = v
             if v == w[j] or not trial.any():
                 continue
-            obj = problem.fit_objective(trial)
-            if obj < best - 1e-9 and (not constrained or problem.meets_tau_targets(trial)):
+            obj = problem.fit_objective(trial, datasets)
+            if obj < best - 1e-9 and (not constrained or problem.meets_tau_targets(trial, datasets)):
                 w, best, changed = trial, obj, True
         if not changed:
             break
     return w
+
+
+def constrained_starts(problem: Problem, datasets: "tuple[str, ...]", n: int) -> dict[str, np.ndarray]:
+    """The ``n`` equal-weight subsets that keep the tau targets on ``datasets`` with the lowest
+    regret fitted on them."""
+    subsets = (cols for k in range(1, len(COLUMNS) + 1) for cols in itertools.combinations(COLUMNS, k))
+    keep = {" + ".join(cols): w for cols in subsets
+            if problem.meets_tau_targets(w := np.array([float(c in cols) for c in COLUMNS]), datasets)}
+    return dict(sorted(keep.items(), key=lambda kv: problem.fit_objective(kv[1], datasets))[:n])
 
 
 def main() -> None:
@@ -149,6 +160,8 @@ def main() -> None:
     ap.add_argument("--starts", type=int, default=3,
                     help="with --constrained: start from this many subsets that meet the targets (lowest fitted "
                          "regret first)")
+    ap.add_argument("--leave-dataset-out", action="store_true",
+                    help="with --weights: fit on two datasets, report the third as held out (once per dataset)")
     ap.add_argument("--out", default=None, help="also write the rows as JSON")
     args = ap.parse_args()
     problem = Problem()
@@ -161,18 +174,18 @@ def main() -> None:
                 w = np.array([float(c in cols) for c in COLUMNS])
                 rows.append(problem.row(" + ".join(cols), w))
     if args.weights:
-        starts = dict(unit)
-        if args.constrained:  # start from the --starts equal-weight subsets that keep the targets with
-            # the lowest fitted regret
-            subsets = (cols for k in range(1, len(COLUMNS) + 1) for cols in itertools.combinations(COLUMNS, k))
-            keep = {" + ".join(cols): w for cols in subsets
-                    if problem.meets_tau_targets(w := np.array([float(c in cols) for c in COLUMNS]))}
-            starts = dict(sorted(keep.items(), key=lambda kv: problem.fit_objective(kv[1]))[:args.starts])
-        for name, w in starts.items():
-            found = coordinate_search(problem, w, args.constrained)
-            label = ", ".join(f"{c} x{v:g}" for c, v in zip(COLUMNS, found) if v)
-            rows.append(problem.row(f"weighted from {name}{' (targets kept)' if args.constrained else ''}: {label}",
-                                    found))
+        fits = ([tuple(d for d in DATASETS if d != held) for held in DATASETS] if args.leave_dataset_out
+                else [DATASETS])
+        for fit in fits:
+            starts = constrained_starts(problem, fit, args.starts) if args.constrained else dict(unit)
+            tag = f" [fitted on {' + '.join(fit)}]" if args.leave_dataset_out else ""
+            for name, w in starts.items():
+                found = coordinate_search(problem, w, args.constrained, datasets=fit)
+                label = ", ".join(f"{c} x{v:g}" for c, v in zip(COLUMNS, found) if v)
+                row = problem.row(f"weighted from {name}{' (targets kept)' if args.constrained else ''}{tag}: "
+                                  f"{label}", found)
+                row["fitted_datasets"] = list(fit)
+                rows.append(row)
     header = " | ".join(f"{ds}: tau / top-5 % tau / top-1 regret (not fitted)" for ds in DATASETS)
     lines = [f"| score | {header} |",
              "|---|---|---|---|"]

@@ -21,6 +21,14 @@ All runs share one archive (``--archive``), so a proxy score is computed at most
 
     python bench/pareto_quality.py --proxies az_nas,params,flops --out runs/bench/pareto_quality.json
     python bench/pareto_quality.py --proxies az_nas --datasets cifar100 --algorithm nsga2
+    python bench/pareto_quality.py --learned-labels 1563   # a learned proxy per dataset and seed
+
+With ``--learned-labels N`` the score is a learned proxy (`hwnas proxies fit`, ``--learned-model``)
+fitted for each dataset and seed on N isomorphism classes drawn with
+``numpy.random.default_rng(seed)`` (each labelled with its representative's accuracy, as
+`bench/learned_proxy.py` draws them), saved under ``<out>/home`` (HWNAS_HOME) and searched with
+``--proxy`` set to it. Every network stays a candidate, labelled ones included (what a user with
+those labels runs); each row says whether its top-1 network was labelled.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import time
 from pathlib import Path
 
@@ -47,6 +56,23 @@ def truth(dataset: str, latency: np.ndarray, budget: float, acc: np.ndarray) -> 
     return float(acc[ok].max()), hypervolume(F[non_dominated(F)], np.array([0.0, budget]))
 
 
+def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, folder: Path) -> np.ndarray:
+    """Fit learned proxy ``name`` on ``n_labels`` classes drawn with ``default_rng(seed)``;
+    returns every NB201 index of the labelled classes."""
+    from hwnas.eval import load_ground_truth
+    from hwnas.proxies.learned import fit_learned_proxy, read_labels
+    from hwnas.spaces.nb201 import representative_indices
+
+    rep = representative_indices()
+    drawn = np.sort(np.random.default_rng(seed).choice(np.unique(rep), n_labels, replace=False))
+    acc = load_ground_truth(dataset)
+    path = folder / "labels" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("arch,accuracy\n" + "".join(f"{i},{float(acc[i])!r}\n" for i in drawn))
+    fit_learned_proxy(name, read_labels(path), dataset=dataset, model=model, seed=seed)
+    return np.flatnonzero(np.isin(rep, drawn))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--proxies", default="az_nas,params,flops",
@@ -63,6 +89,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--archive", default="runs/bench/pareto_archive.sqlite")
     ap.add_argument("--out", default="runs/bench/pareto_quality.json")
+    ap.add_argument("--learned-labels", type=int, default=None,
+                    help="score with a learned proxy fitted on this many labelled classes (per dataset and seed) "
+                         "instead of --proxies")
+    ap.add_argument("--learned-model", default="forest", help="forest or parzc (with --learned-labels)")
     args = ap.parse_args()
 
     import torch
@@ -76,8 +106,12 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     runs_dir = Path(args.out).with_suffix("")
-    for proxy, dataset, device in itertools.product(args.proxies.split(","), args.datasets.split(","),
-                                                    args.devices.split(",")):
+    labelled: dict[tuple[str, int], np.ndarray] = {}
+    proxies = args.proxies.split(",")
+    if args.learned_labels is not None:
+        os.environ["HWNAS_HOME"] = str(runs_dir / "home")
+        proxies = [f"learned-{args.learned_model}-{args.learned_labels}"]
+    for proxy, dataset, device in itertools.product(proxies, args.datasets.split(","), args.devices.split(",")):
         acc = load_ground_truth(dataset)
         latency = measured_column("nb201", device, "latency")
         assert np.isfinite(latency).all(), f"{device} lacks measured latency for some architectures"
@@ -86,7 +120,13 @@ def main() -> None:
             best, true_hv = truth(dataset, latency, budget, acc)
             for seed in (int(s) for s in args.seeds.split(",")):
                 t0 = time.perf_counter()
-                res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=proxy.replace("+", ","),
+                search_proxy = proxy.replace("+", ",")
+                if args.learned_labels is not None:
+                    search_proxy = f"pq-{dataset}-{args.learned_labels}-{args.learned_model}-s{seed}"
+                    if (dataset, seed) not in labelled:
+                        labelled[(dataset, seed)] = fit_learned(search_proxy, dataset, args.learned_labels,
+                                                                args.learned_model, seed, runs_dir)
+                res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=search_proxy,
                              evaluations=args.evaluations, pop_size=args.pop_size, seed=seed,
                              algorithm=args.algorithm, workers=args.workers, archive=args.archive,
                              out=runs_dir / f"{proxy}_{dataset}_{device}_p{pct}_s{seed}")
@@ -102,6 +142,8 @@ def main() -> None:
                     "regret": best - got if ok.any() else float("inf"),
                     "top1_regret": best - float(a[0]) if idx.size and ok[0] else float("inf"),
                     "algorithm": res.run["algorithm"],
+                    "top1_labelled": bool(idx.size and (dataset, seed) in labelled
+                                          and np.isin(idx[0], labelled[(dataset, seed)])),
                     "hv_ratio": hypervolume(F, np.array([0.0, budget])) / true_hv if true_hv > 0 else float("nan"),
                     "computed": res.run["scoring"]["computed"], "seconds": round(time.perf_counter() - t0, 2),
                 })
@@ -148,8 +190,9 @@ def report(rows: list[dict]) -> None:
                   f" | **{np.median([r['regret'] for r in sel]):.2f}** | {max(r['regret'] for r in sel):.2f} | "
                   f"**{np.median([r['top1_regret'] for r in sel]):.2f}** | {max(r['top1_regret'] for r in sel):.2f} | "
                   f"{sum(r['violations'] for r in sel)} |")
+            labelled = sum(r.get("top1_labelled", False) for r in sel)
             print(f"\n{dataset}: HV ratio {min(hv):.3f}-{max(hv):.3f} (median {np.median(hv):.3f}), "
-                  f"{len(sel)} runs")
+                  f"{len(sel)} runs" + (f"; top-1 network labelled in {labelled}" if labelled else ""))
 
 
 if __name__ == "__main__":

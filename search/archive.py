@@ -42,16 +42,19 @@ class ScoreSetting:
     batch_size: int
     version: str  # hwnas major.minor
     device: str = "cpu"
+    fitted: str = ""  # learned proxies' "name:hash" (`hwnas.proxies.learned.fitted_fingerprint`)
 
     @property
     def tag(self) -> str:
-        return f"{'+'.join(self.proxies)}|seed={self.seed}|bs={self.batch_size}|v={self.version}|{self.device}"
+        tag = f"{'+'.join(self.proxies)}|seed={self.seed}|bs={self.batch_size}|v={self.version}|{self.device}"
+        return f"{tag}|fitted={self.fitted}" if self.fitted else tag
 
 
 @dataclass(frozen=True)
 class Evaluated:
     """One archived evaluation: ``scores`` column -> value (NaN allowed), ``ms`` of the call,
-    ``origin`` = "computed" or "shipped" (the precomputed table of the package)."""
+    ``origin`` = "computed", "shipped" (the precomputed table of the package), "learned" (a
+    learned proxy's prediction) or "labelled" (a class of a learned proxy's labelled set)."""
 
     arch: int
     scores: dict[str, float]

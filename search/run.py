@@ -156,7 +156,10 @@ def _resolve(config: SearchConfig):
     proxy = config.proxy if config.proxy is not None else default_proxy(space.name)
     request = parse_request(str(proxy).replace("+", ","))
     batch = default_batch_size(dataset) if config.batch_size is None else int(config.batch_size)
-    setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag())
+    from hwnas.proxies.learned import fitted_fingerprint
+
+    setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag(),
+                           fitted=fitted_fingerprint(request.proxies))
     if auto:
         algorithm = auto_algorithm(space.name, dataset, setting, config.shipped_scores)
     from hwnas.search.algorithms import ENUMERATED
@@ -320,6 +323,20 @@ def _fmt_setting(value: Any) -> str:
     return str(value)
 
 
+def _refitted(old_tag: Any, new_tag: Any) -> str:
+    """The learned proxies whose fit differs between two score-setting tags that are otherwise
+    equal ("" when they differ in anything else)."""
+    if not (isinstance(old_tag, str) and isinstance(new_tag, str)):
+        return ""
+    old_base, _, old_fit = old_tag.partition("|fitted=")
+    new_base, _, new_fit = new_tag.partition("|fitted=")
+    if old_base != new_base or not old_fit or not new_fit:
+        return ""
+    before = dict(part.rsplit(":", 1) for part in old_fit.split(","))
+    after = dict(part.rsplit(":", 1) for part in new_fit.split(","))
+    return ", ".join(repr(n) for n in after if before.get(n) != after[n])
+
+
 def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, settings: dict[str, Any]) -> None:
     """Refuse to overwrite a run in ``out`` silently, and to resume one with other settings."""
     run_json = out / "run.json"
@@ -338,6 +355,12 @@ def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, set
                 differ.remove("proxy_setting")  # it follows from the others (dataset -> batch size, ...)
             diffs = [f"{k.replace('_', '-') if config.style == 'cli' else k}: {_fmt_setting(old[k])} vs "
                      f"{_fmt_setting(settings[k])}" for k in differ]
+            refit = _refitted(old.get("proxy_setting"), settings.get("proxy_setting")) if differ == ["proxy_setting"] else ""
+            if refit:
+                swap = ("overwrite=True instead of resume=True" if config.style == "python"
+                        else "--overwrite instead of --resume")
+                raise HwnasUsageError(f"{out} holds a run scored by an earlier fit of learned proxy {refit} (refitted "
+                                      f"since); rerun with {swap} to replace it, or use another {config.name('out')}")
             if diffs:
                 raise HwnasUsageError(f"{out} holds a run with other settings ({'; '.join(diffs)}); rerun with the "
                                       f"same settings, or use another {config.name('out')}")

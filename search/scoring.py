@@ -92,8 +92,10 @@ class ProxyScorer:
         self.columns: tuple[str, ...] = tuple(c for p in setting.proxies for c in outputs_of(p))
         self._shipped = None
         self._shipped_static: tuple[str, ...] = ()
-        from hwnas.proxies.learned import is_learned, served_scores
+        from hwnas.proxies.learned import is_learned, labelled_representatives, served_scores
 
+        self._labelled: frozenset[int] = labelled_representatives(setting.proxies)
+        self._served_origin = "learned" if any(is_learned(p) for p in setting.proxies) else "shipped"
         if use_shipped or any(is_learned(p) for p in setting.proxies):
             # the table holds the network-built proxies, served_scores adds learned ones (hwnas proxies
             # fit: predicted for every class); params / flops come from the space's cost
@@ -200,7 +202,8 @@ class ProxyScorer:
                     if self._shipped_static:
                         row = {**row, **_static_scores(self.space.name, self.catalog.ref(i), self.dataset,
                                                        self._shipped_static)}
-                    shipped[k] = Evaluated(i, row, 0.0, "shipped")
+                    origin = "labelled" if i in self._labelled else self._served_origin
+                    shipped[k] = Evaluated(i, row, 0.0, origin)
                     del todo[k]
             if shipped:  # table look-ups cost nothing: one transaction for all of them
                 self.archive.store(self.space.name, self.dataset, self.setting, shipped)

@@ -181,6 +181,36 @@ def test_a_learned_proxy_drives_an_exhaustive_search(home, tmp_path):
     assert res.run["evaluated"] == 6466 and (res.front["latency_ms"] <= 8).all()
 
 
+def test_a_refitted_proxy_is_never_served_from_an_earlier_fit(home, tmp_path, capsys):
+    """Scores archived for one fit of a name are not served after refitting it under that name:
+    the score setting carries the fit's hash, a shared archive scores the refit afresh, and
+    resuming a run of the earlier fit is a one-line usage error. Front rows say where a score
+    came from: ``labelled`` classes of the labelled set, ``learned`` predictions otherwise."""
+    import hwnas
+    from hwnas.eval_truth import load_ground_truth
+    from hwnas.proxies import learned
+
+    acc = load_ground_truth("cifar100")
+    fits = []
+    for seed in (4, 5):
+        idx = _draw(N_LABELS, seed=seed)
+        learned.fit_learned_proxy("mine", learned.read_labels(_write_labels(tmp_path / f"l{seed}.csv", idx, acc[idx])),
+                                  "cifar100", "forest", seed=0)
+        fits.append(learned.learned_predictions("mine").copy())
+        res = hwnas.pareto(device="raspi4", latency="8ms", proxy="mine", archive=tmp_path / "shared.sqlite",
+                           out=tmp_path / f"run{seed}")
+        ev = res.evaluated.set_index("class_rep")
+        assert np.array_equal(ev["mine"].to_numpy(), fits[-1][ev.index.to_numpy()])
+        labelled = ev.index.isin(idx)
+        assert set(ev.loc[labelled, "score_origin"]) == {"labelled"} and labelled.sum() == N_LABELS
+        assert set(ev.loc[~labelled, "score_origin"]) == {"learned"}
+    assert not np.array_equal(fits[0], fits[1])
+    assert main(["pareto", "--device", "raspi4", "--latency", "8ms", "--proxy", "mine", "--out",
+                 str(tmp_path / "run4"), "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "earlier fit of learned proxy 'mine'" in err and "\n" not in err
+
+
 def test_features_follow_the_setting_recorded_in_the_proxy_file():
     """A proxy's features come from the table at the setting its file records: the default
     (batch 64 everywhere) and CIFAR-10 at the table's extra batch size 16 both are look-ups, with

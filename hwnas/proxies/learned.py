@@ -258,6 +258,28 @@ def load_learned(name: str) -> LearnedModel:
     return _load(str(folder), stamp)
 
 
+def fitted_fingerprint(proxies: Sequence[str]) -> str:
+    """``name:hash`` of every learned proxy among ``proxies`` (comma-joined; "" when there is
+    none), the hash the first 12 hex digits of SHA-256 over its ``proxy.json`` and ``model.npz``:
+    what a score setting adds so that archived scores of an earlier fit under the same name are
+    never served for a refitted proxy."""
+    parts = []
+    for p in proxies:
+        if is_learned(p):
+            load_learned(p)  # a usage error where it is missing or damaged
+            folder = proxies_root() / str(p).strip().lower()
+            digest = hashlib.sha256()
+            for f in ("proxy.json", "model.npz"):
+                digest.update((folder / f).read_bytes())
+            parts.append(f"{str(p).strip().lower()}:{digest.hexdigest()[:12]}")
+    return ",".join(parts)
+
+
+def labelled_representatives(proxies: Sequence[str]) -> frozenset[int]:
+    """The labelled classes (their representatives) of every learned proxy among ``proxies``."""
+    return frozenset(int(r) for p in proxies if is_learned(p) for r in load_learned(p).labelled_classes())
+
+
 @lru_cache(maxsize=16)
 def _load(folder: str, stamp: tuple[int, ...]) -> LearnedModel:
     from hwnas.proxies.learned_features import table_setting

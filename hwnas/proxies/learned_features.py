@@ -111,21 +111,21 @@ def _az_features(setting: FeatureSetting, progress: bool) -> np.ndarray:
     """[15625, 12] AZ-NAS features of every architecture's class representative."""
     from hwnas.eval import score_architecture
     from hwnas.progress import progress_bar
-    from hwnas.proxies.table import shipped_scores
+    from hwnas.proxies.table import shipped_columns
     from hwnas.spaces.nb201 import representative_indices
 
     rep = representative_indices()
     reps = np.unique(rep)
     block = np.full((reps.size, len(AZ_DATASETS) * len(AZ_COLUMNS)), np.nan)
     for j, d in enumerate(AZ_DATASETS):
-        table = shipped_scores("nb201", d, ("az_nas",), setting.seed, setting.batch_size(d)) or {}
-        missing = []
-        for i, r in enumerate(reps):
-            row = table.get(int(r))
-            if row is None:
-                missing.append(i)
-            else:
-                block[i, 4 * j:4 * j + 4] = [row[c] for c in AZ_COLUMNS]
+        served = shipped_columns("nb201", d, ("az_nas",), setting.seed, setting.batch_size(d))
+        have = np.zeros(reps.size, dtype=bool)
+        if served is not None:
+            scored, cols = served
+            at = np.searchsorted(reps, scored)
+            block[at, 4 * j:4 * j + 4] = np.column_stack([cols[c] for c in AZ_COLUMNS])
+            have[at] = True
+        missing = np.flatnonzero(~have).tolist()
         if missing:  # classes the table lacks: the same scoring code, live, at the same setting
             with progress_bar(progress) as bar:
                 task = bar.add_task(f"AZ-NAS features, {d}", total=len(missing), status="live")
