@@ -10,6 +10,8 @@ best-scored member; devices and budgets as `bench/pareto_quality.py` (4 devices 
     python bench/aggregate_regret.py --weights               # coordinate search over weights 0-3
     python bench/aggregate_regret.py --weights --constrained  # keeping tau and top-5 % tau targets,
                                                               # from the 3 best subsets that keep them
+    python bench/aggregate_regret.py --weights --constrained --leave-dataset-out  # fitted on two datasets,
+                                                                                  # reported on the third
 
 The weight search is fitted on raspi4 + eyeriss and reported on pixel3 + fpga too (not fitted).
 Needs the ground truth (``nb201/accuracy.csv``) and the devices' measured latency.

@@ -19,7 +19,8 @@ pixel3, eyeriss and fpga at the 10th / 25th / 50th / 75th latency percentile, th
 (predicted accuracy, measured latency) among the feasible unlabelled networks whose cell sees its
 input; top-1 regret = best feasible unlabelled accuracy minus the accuracy of the front's
 best-predicted member, best-of-front regret = the same minus the front's best accuracy (medians
-over the 16 budgets, then the mean over draws). `bench/pareto_quality.py --learned-labels N` runs
+over the 16 budgets, then the mean over draws); "labels alone" = best feasible accuracy minus the
+best feasible labelled network's (no model: what the labels give by themselves). `bench/pareto_quality.py --learned-labels N` runs
 the real command instead (every network a candidate).
 
 Needs the ground truth (``nb201/accuracy.csv`` of the data folder).
@@ -66,6 +67,24 @@ def search_regret(dataset: str, score: np.ndarray, candidates: np.ndarray) -> tu
     return float(np.median(top1)), float(np.median(best_of_front))
 
 
+def labels_only_regret(dataset: str, labelled: np.ndarray) -> float:
+    """Median over the same 16 budgets of the best feasible accuracy (all networks) minus the best
+    feasible labelled one (``labelled``: the networks that were trained, the drawn class
+    representatives, not their class's other members): what the labels alone give, with no model
+    (accuracy points; inf where no labelled network fits a budget)."""
+    from hwnas.devices.measured import measured_column
+    from hwnas.eval_truth import load_ground_truth
+
+    acc = load_ground_truth(dataset)
+    out = []
+    for device in REGRET_DEVICES:
+        lat = measured_column("nb201", device, "latency")
+        for pct in REGRET_PERCENTILES:
+            ok = lat <= np.percentile(lat, pct)
+            out.append(acc[ok].max() - acc[ok & labelled].max(initial=-np.inf))
+    return float(np.median(out))
+
+
 def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kind: str | None,
                   regret: bool = False) -> dict:
     """Fit on ``n_labels`` drawn classes and score the unlabelled networks: tau, top-5 % tau,
@@ -94,6 +113,7 @@ def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kin
            "fit_s": fit_s, "n_eval": int(held.sum())}
     if regret:
         out["top1_regret"], out["front_regret"] = search_regret(dataset, pred, held)
+        out["labels_only_regret"] = labels_only_regret(dataset, np.isin(np.arange(acc.size), labelled))
     return out
 
 
@@ -140,8 +160,8 @@ def main() -> None:
                     row = {"dataset": ds, "labels": n, "model": kind or model, "draws": args.draws,
                            **{k: float(np.mean([r[k] for r in runs])) for k in ("tau", "top_tau", "ndcg10", "ndcg100",
                                                                                   "fit_s")},
-                           **{k: float(np.mean([r[k] for r in runs])) for k in ("top1_regret", "front_regret")
-                              if args.regret},
+                           **{k: float(np.mean([r[k] for r in runs])) for k in ("top1_regret", "front_regret",
+                                                                            "labels_only_regret") if args.regret},
                            "tau_std": float(np.std([r["tau"] for r in runs])),
                            "n_eval": [r["n_eval"] for r in runs]}
                     rows.append(row)
@@ -151,7 +171,8 @@ def main() -> None:
                           + (f" top-1 regret {row['top1_regret']:.2f} best-of-front {row['front_regret']:.2f}"
                              if args.regret else ""), flush=True)
     names = list(dict.fromkeys(r["model"] for r in rows))
-    cell = "tau / top-5 % tau / nDCG@10" + (" / top-1 regret / best-of-front regret" if args.regret else "")
+    cell = "tau / top-5 % tau / nDCG@10" + (" / top-1 regret / best-of-front regret / labels alone" if args.regret
+                                            else "")
     lines = ["| dataset | labels | " + " | ".join(f"{m}: {cell}" for m in names) + " |",
              "|---|---|" + "---|" * len(names)]
     for ds in datasets:
@@ -160,7 +181,8 @@ def main() -> None:
             for m in names:
                 r = next((r for r in rows if r["dataset"] == ds and r["labels"] == n and r["model"] == m), None)
                 cells.append("-" if r is None else f"{r['tau']:.3f} / {r['top_tau']:.3f} / {r['ndcg10']:.3f}"
-                             + (f" / {r['top1_regret']:.2f} / {r['front_regret']:.2f}" if args.regret else ""))
+                             + (f" / {r['top1_regret']:.2f} / {r['front_regret']:.2f} / {r['labels_only_regret']:.2f}"
+                                if args.regret else ""))
             lines.append(f"| {ds} | {n:,} | " + " | ".join(cells) + " |")
     verdict = []
     for ds in datasets:
