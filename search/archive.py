@@ -42,12 +42,12 @@ class ScoreSetting:
     batch_size: int
     version: str  # hwnas major.minor
     device: str = "cpu"
-    fitted: str = ""  # learned proxies' "name:hash" (`hwnas.proxies.learned.fitted_fingerprint`)
+    fitted: tuple[tuple[str, str], ...] = ()  # learned proxies' (name, hash): `hwnas.proxies.learned.fit_hashes`
 
     @property
     def tag(self) -> str:
         tag = f"{'+'.join(self.proxies)}|seed={self.seed}|bs={self.batch_size}|v={self.version}|{self.device}"
-        return f"{tag}|fitted={self.fitted}" if self.fitted else tag
+        return f"{tag}|fitted={','.join(f'{n}:{h}' for n, h in self.fitted)}" if self.fitted else tag
 
 
 @dataclass(frozen=True)

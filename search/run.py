@@ -156,10 +156,10 @@ def _resolve(config: SearchConfig):
     proxy = config.proxy if config.proxy is not None else default_proxy(space.name)
     request = parse_request(str(proxy).replace("+", ","))
     batch = default_batch_size(dataset) if config.batch_size is None else int(config.batch_size)
-    from hwnas.proxies.learned import fitted_fingerprint
+    from hwnas.proxies.learned import fit_hashes
 
     setting = ScoreSetting(tuple(request.proxies), int(config.proxy_seed), batch, version_tag(),
-                           fitted=fitted_fingerprint(request.proxies))
+                           fitted=fit_hashes(request.proxies))
     if auto:
         algorithm = auto_algorithm(space.name, dataset, setting, config.shipped_scores)
     from hwnas.search.algorithms import ENUMERATED
@@ -323,20 +323,6 @@ def _fmt_setting(value: Any) -> str:
     return str(value)
 
 
-def _refitted(old_tag: Any, new_tag: Any) -> str:
-    """The learned proxies whose fit differs between two score-setting tags that are otherwise
-    equal ("" when they differ in anything else)."""
-    if not (isinstance(old_tag, str) and isinstance(new_tag, str)):
-        return ""
-    old_base, _, old_fit = old_tag.partition("|fitted=")
-    new_base, _, new_fit = new_tag.partition("|fitted=")
-    if old_base != new_base or not old_fit or not new_fit:
-        return ""
-    before = dict(part.rsplit(":", 1) for part in old_fit.split(","))
-    after = dict(part.rsplit(":", 1) for part in new_fit.split(","))
-    return ", ".join(repr(n) for n in after if before.get(n) != after[n])
-
-
 def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, settings: dict[str, Any]) -> None:
     """Refuse to overwrite a run in ``out`` silently, and to resume one with other settings."""
     run_json = out / "run.json"
@@ -355,8 +341,9 @@ def _check_existing_run(config: SearchConfig, out: Path, archive_path: Path, set
                 differ.remove("proxy_setting")  # it follows from the others (dataset -> batch size, ...)
             diffs = [f"{k.replace('_', '-') if config.style == 'cli' else k}: {_fmt_setting(old[k])} vs "
                      f"{_fmt_setting(settings[k])}" for k in differ]
-            refit = _refitted(old.get("proxy_setting"), settings.get("proxy_setting")) if differ == ["proxy_setting"] else ""
-            if refit:
+            if differ == ["learned_fits"]:
+                before = old["learned_fits"] if isinstance(old["learned_fits"], dict) else {}
+                refit = ", ".join(repr(n) for n, h in settings["learned_fits"].items() if before.get(n) != h)
                 swap = ("overwrite=True instead of resume=True" if config.style == "python"
                         else "--overwrite instead of --resume")
                 raise HwnasUsageError(f"{out} holds a run scored by an earlier fit of learned proxy {refit} (refitted "
@@ -409,6 +396,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     settings = config.settings() | {"device": dev.name if dev is not None else None, "space": space.name, "dataset": dataset,
                                     "proxy": "+".join(setting.proxies), "batch_size": setting.batch_size,
                                     "proxy_seed": setting.seed, "proxy_setting": setting.tag,
+                                    "learned_fits": dict(setting.fitted),
                                     "algorithm": algorithm, "objectives": [t.metric for t in tables]}
     _check_existing_run(config, out, archive_path, settings)
     members = cheapest_members(tables[0]) if space.name == "nb201" else None

@@ -94,9 +94,10 @@ class ProxyScorer:
         self._shipped_static: tuple[str, ...] = ()
         from hwnas.proxies.learned import is_learned, labelled_representatives, served_scores
 
+        learned = any(is_learned(p) for p in setting.proxies)
         self._labelled: frozenset[int] = labelled_representatives(setting.proxies)
-        self._served_origin = "learned" if any(is_learned(p) for p in setting.proxies) else "shipped"
-        if use_shipped or any(is_learned(p) for p in setting.proxies):
+        self._served_origin = "learned" if learned else "shipped"
+        if use_shipped or learned:
             # the table holds the network-built proxies, served_scores adds learned ones (hwnas proxies
             # fit: predicted for every class); params / flops come from the space's cost
             built = tuple(p for p in setting.proxies if p not in STATIC_PROXIES)

@@ -258,21 +258,18 @@ def load_learned(name: str) -> LearnedModel:
     return _load(str(folder), stamp)
 
 
-def fitted_fingerprint(proxies: Sequence[str]) -> str:
-    """``name:hash`` of every learned proxy among ``proxies`` (comma-joined; "" when there is
-    none), the hash the first 12 hex digits of SHA-256 over its ``proxy.json`` and ``model.npz``:
-    what a score setting adds so that archived scores of an earlier fit under the same name are
-    never served for a refitted proxy."""
-    parts = []
+def fit_hashes(proxies: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """(name, hash) of every learned proxy among ``proxies``, the hash the first 12 hex digits of
+    SHA-256 over its record as loaded (``proxy.json``: the labels file's hash, seed, model
+    settings, feature setting, version and time of the fit, which determine the model: fits are
+    deterministic). A score setting carries them so that archived scores of an earlier fit under
+    the same name are never served for a refitted proxy."""
+    out = []
     for p in proxies:
         if is_learned(p):
-            load_learned(p)  # a usage error where it is missing or damaged
-            folder = proxies_root() / str(p).strip().lower()
-            digest = hashlib.sha256()
-            for f in ("proxy.json", "model.npz"):
-                digest.update((folder / f).read_bytes())
-            parts.append(f"{str(p).strip().lower()}:{digest.hexdigest()[:12]}")
-    return ",".join(parts)
+            m = load_learned(p)
+            out.append((m.name, hashlib.sha256(json.dumps(m.record, sort_keys=True).encode()).hexdigest()[:12]))
+    return tuple(out)
 
 
 def labelled_representatives(proxies: Sequence[str]) -> frozenset[int]:
