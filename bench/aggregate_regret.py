@@ -24,11 +24,10 @@ import itertools
 
 import numpy as np
 from _report import emit
+from _search_sim import DEVICES, front_regrets
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
-DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga")
 FIT_DEVICES = ("raspi4", "eyeriss")
-PERCENTILES = (10, 25, 50, 75)
 TAU_TARGET = {"cifar10": 0.76, "cifar100": 0.76, "imagenet16-120": 0.75}
 TOP5_TARGET = 0.15
 WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -55,20 +54,16 @@ class Problem:
     """Per-network log-rank columns, accuracies and budgets: everything a score is judged on."""
 
     def __init__(self) -> None:
-        from hwnas.devices.measured import measured_column
         from hwnas.eval import load_ground_truth
         from hwnas.eval_metrics import top_fraction
         from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
-        from hwnas.search.problem import output_ignores_input
         from hwnas.search.scoring import reference_ranks
-        from hwnas.spaces.nb201 import NB201Space, representative_indices
+        from hwnas.spaces.nb201 import representative_indices
 
         info = table_info()
         rep = representative_indices()
         reps = np.unique(rep)
         position = np.searchsorted(reps, rep)
-        space = NB201Space()
-        self.sees_input = np.array([not output_ignores_input(space.arch_at(i).genotype) for i in range(rep.size)])
         self.logrank, self.acc, self.top = {}, {}, {}
         for ds in DATASETS:
             served, cols = shipped_columns("nb201", ds, tuple(info["proxies"]), info["seed"], table_batch_size(ds))
@@ -77,10 +72,6 @@ class Problem:
                                          for c in COLUMNS])
             self.acc[ds] = load_ground_truth(ds)
             self.top[ds] = top_fraction(self.acc[ds])
-        self.budgets = {}
-        for d in DEVICES:
-            lat = measured_column("nb201", d, "latency")
-            self.budgets[d] = [(lat, lat <= np.percentile(lat, p)) for p in PERCENTILES]
 
     def score(self, ds: str, weights: np.ndarray) -> np.ndarray:
         return weights @ self.logrank[ds]
@@ -88,15 +79,7 @@ class Problem:
     def top1_regret(self, ds: str, score: np.ndarray, devices: "tuple[str, ...]") -> float:
         """Median over devices x budgets of the best feasible accuracy minus the accuracy of the
         best-scored front member (accuracy points)."""
-        from hwnas.search.front import non_dominated
-
-        acc, out = self.acc[ds], []
-        for d in devices:
-            for lat, ok in self.budgets[d]:
-                cand = np.flatnonzero(ok & self.sees_input & np.isfinite(score))
-                front = cand[non_dominated(np.column_stack([-score[cand], lat[cand]]))]
-                out.append(acc[ok].max() - acc[front[np.argmax(score[front])]])
-        return float(np.median(out))
+        return float(np.median(front_regrets(self.acc[ds], score, devices)[0]))
 
     def taus(self, ds: str, score: np.ndarray) -> tuple[float, float]:
         from hwnas.eval_metrics import rank_correlations

@@ -33,37 +33,19 @@ import time
 
 import numpy as np
 from _report import emit
+from _search_sim import budgets, front_regrets
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 LABELS = (78, 156, 469, 1563)
 TARGET_1563 = {"cifar10": 0.86, "cifar100": 0.85, "imagenet16-120": 0.85}
 
 
-REGRET_DEVICES = ("raspi4", "pixel3", "eyeriss", "fpga")
-REGRET_PERCENTILES = (10, 25, 50, 75)
-
-
 def search_regret(dataset: str, score: np.ndarray, candidates: np.ndarray) -> tuple[float, float]:
     """(median top-1 regret, median best-of-front regret) in accuracy points of an exhaustive
     search over the ``candidates`` mask scored by ``score`` (see the module docstring)."""
-    from hwnas.devices.measured import measured_column
     from hwnas.eval_truth import load_ground_truth
-    from hwnas.search.front import non_dominated
-    from hwnas.search.problem import output_ignores_input
-    from hwnas.spaces.nb201 import NB201Space
 
-    space = NB201Space()
-    acc = load_ground_truth(dataset)
-    sees = np.array([not output_ignores_input(space.arch_at(i).genotype) for i in range(acc.size)])
-    top1, best_of_front = [], []
-    for device in REGRET_DEVICES:
-        lat = measured_column("nb201", device, "latency")
-        for pct in REGRET_PERCENTILES:
-            ok = candidates & (lat <= np.percentile(lat, pct))
-            cand = np.flatnonzero(ok & sees)
-            front = cand[non_dominated(np.column_stack([-score[cand], lat[cand]]))]
-            top1.append(acc[ok].max() - acc[front[np.argmax(score[front])]])
-            best_of_front.append(acc[ok].max() - acc[front].max())
+    top1, best_of_front = front_regrets(load_ground_truth(dataset), score, candidates=candidates)
     return float(np.median(top1)), float(np.median(best_of_front))
 
 
@@ -72,17 +54,11 @@ def labels_only_regret(dataset: str, labelled: np.ndarray) -> float:
     feasible labelled one (``labelled``: the networks that were trained, the drawn class
     representatives, not their class's other members): what the labels alone give, with no model
     (accuracy points; inf where no labelled network fits a budget)."""
-    from hwnas.devices.measured import measured_column
     from hwnas.eval_truth import load_ground_truth
 
     acc = load_ground_truth(dataset)
-    out = []
-    for device in REGRET_DEVICES:
-        lat = measured_column("nb201", device, "latency")
-        for pct in REGRET_PERCENTILES:
-            ok = lat <= np.percentile(lat, pct)
-            out.append(acc[ok].max() - acc[ok & labelled].max(initial=-np.inf))
-    return float(np.median(out))
+    return float(np.median([acc[ok].max() - acc[ok & labelled].max(initial=-np.inf)
+                            for per_device in budgets().values() for _, ok in per_device]))
 
 
 def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kind: str | None,
