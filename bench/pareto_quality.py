@@ -22,13 +22,16 @@ All runs share one archive (``--archive``), so a proxy score is computed at most
     python bench/pareto_quality.py --proxies az_nas,params,flops --out runs/bench/pareto_quality.json
     python bench/pareto_quality.py --proxies az_nas --datasets cifar100 --algorithm nsga2
     python bench/pareto_quality.py --learned-labels 1563   # a learned proxy per dataset and seed
+    python bench/pareto_quality.py --learned-labels 469 --label-selection suggest --label-rounds 2
 
 With ``--learned-labels N`` the score is a learned proxy (`hwnas proxies fit`, ``--learned-model``)
 fitted for each dataset and seed on N isomorphism classes drawn with
 ``numpy.random.default_rng(seed)`` (each labelled with its representative's accuracy, as
 `bench/learned_proxy.py` draws them), saved under ``<out>/home`` (HWNAS_HOME) and searched with
 ``--proxy`` set to it. Every network stays a candidate, labelled ones included (what a user with
-those labels runs); each row says whether its top-1 network was labelled.
+those labels runs); each row says whether its top-1 network was labelled. With
+``--label-selection suggest`` the labelled classes come from `hwnas proxies suggest` instead
+(``--label-rounds`` rounds of equal size, each later one ranked by the proxy fitted so far).
 """
 
 from __future__ import annotations
@@ -56,21 +59,48 @@ def truth(dataset: str, latency: np.ndarray, budget: float, acc: np.ndarray) -> 
     return float(acc[ok].max()), hypervolume(F[non_dominated(F)], np.array([0.0, budget]))
 
 
-def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, folder: Path) -> np.ndarray:
-    """Fit learned proxy ``name`` on ``n_labels`` classes drawn with ``default_rng(seed)``;
-    returns every NB201 index of the labelled classes."""
+def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, folder: Path,
+                selection: str = "random", rounds: int = 1) -> np.ndarray:
+    """Fit learned proxy ``name`` on ``n_labels`` labelled classes; returns every NB201 index of
+    the labelled classes. ``selection``: "random" draws the classes with ``default_rng(seed)``;
+    "suggest" asks `hwnas.proxies.label_selection.suggest_labels` in ``rounds`` rounds of equal
+    size (the first ranked by the default training-free score, each later one by the proxy
+    fitted on the labels so far), as a user following `hwnas proxies suggest` would."""
     from hwnas.eval import load_ground_truth
+    from hwnas.proxies.label_selection import suggest_labels
     from hwnas.proxies.learned import fit_learned_proxy, read_labels
     from hwnas.spaces.nb201 import representative_indices
 
     rep = representative_indices()
-    drawn = np.sort(np.random.default_rng(seed).choice(np.unique(rep), n_labels, replace=False))
     acc = load_ground_truth(dataset)
     path = folder / "labels" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("arch,accuracy\n" + "".join(f"{i},{float(acc[i])!r}\n" for i in drawn))
-    fit_learned_proxy(name, read_labels(path), dataset=dataset, model=model, seed=seed)
+
+    def fit(indices: np.ndarray) -> None:
+        path.write_text("arch,accuracy\n" + "".join(f"{i},{float(acc[i])!r}\n" for i in indices))
+        fit_learned_proxy(name, read_labels(path), dataset=dataset, model=model, seed=seed)
+
+    if selection == "random":
+        drawn = np.sort(np.random.default_rng(seed).choice(np.unique(rep), n_labels, replace=False))
+        fit(drawn)
+    else:
+        drawn = np.zeros(0, dtype=np.int64)
+        for k, size in enumerate(np.array_split(np.arange(n_labels), rounds)):
+            s = suggest_labels(dataset, size.size, proxy=None if k == 0 else name, labelled=drawn.tolist())
+            drawn = np.concatenate([drawn, s.arch])
+            fit(drawn)
     return np.flatnonzero(np.isin(rep, drawn))
+
+
+def trained_feasible(members: "np.ndarray | None", latency: np.ndarray, budget: float) -> "np.ndarray | None":
+    """The trained networks (the labelled class representatives among ``members``) that fit the
+    budget on measured latency; None without labels."""
+    if members is None:
+        return None
+    from hwnas.spaces.nb201 import representative_indices
+
+    trained = members[representative_indices()[members] == members]
+    return trained[latency[trained] <= budget]
 
 
 def main() -> None:
@@ -93,6 +123,12 @@ def main() -> None:
                     help="score with a learned proxy fitted on this many labelled classes (per dataset and seed) "
                          "instead of --proxies")
     ap.add_argument("--learned-model", default="forest", help="forest or parzc (with --learned-labels)")
+    ap.add_argument("--label-selection", default="random", choices=("random", "suggest"),
+                    help="with --learned-labels: draw the labelled classes at random, or take them from "
+                         "hwnas proxies suggest")
+    ap.add_argument("--label-rounds", type=int, default=1,
+                    help="with --label-selection suggest: rounds of equal size, each later one ranked by the "
+                         "proxy fitted on the labels so far")
     args = ap.parse_args()
 
     import torch
@@ -108,9 +144,11 @@ def main() -> None:
     runs_dir = Path(args.out).with_suffix("")
     labelled: dict[tuple[str, int], np.ndarray] = {}
     proxies = args.proxies.split(",")
+    tag = ""
     if args.learned_labels is not None:
         os.environ["HWNAS_HOME"] = str(runs_dir / "home")
-        proxies = [f"learned-{args.learned_model}-{args.learned_labels}"]
+        tag = "" if args.label_selection == "random" else f"-sg{args.label_rounds}"
+        proxies = [f"learned-{args.learned_model}-{args.learned_labels}{tag}"]
     for proxy, dataset, device in itertools.product(proxies, args.datasets.split(","), args.devices.split(",")):
         acc = load_ground_truth(dataset)
         latency = measured_column("nb201", device, "latency")
@@ -122,10 +160,11 @@ def main() -> None:
                 t0 = time.perf_counter()
                 search_proxy = proxy.replace("+", ",")
                 if args.learned_labels is not None:
-                    search_proxy = f"pq-{dataset}-{args.learned_labels}-{args.learned_model}-s{seed}"
+                    search_proxy = f"pq-{dataset}-{args.learned_labels}-{args.learned_model}{tag}-s{seed}"
                     if (dataset, seed) not in labelled:
                         labelled[(dataset, seed)] = fit_learned(search_proxy, dataset, args.learned_labels,
-                                                                args.learned_model, seed, runs_dir)
+                                                                args.learned_model, seed, runs_dir,
+                                                                args.label_selection, args.label_rounds)
                 res = pareto(device=device, latency_ms=budget, dataset=dataset, proxy=search_proxy,
                              evaluations=args.evaluations, pop_size=args.pop_size, seed=seed,
                              algorithm=args.algorithm, workers=args.workers, archive=args.archive,
@@ -144,6 +183,10 @@ def main() -> None:
                     "algorithm": res.run["algorithm"],
                     "top1_labelled": bool(idx.size and (dataset, seed) in labelled
                                           and np.isin(idx[0], labelled[(dataset, seed)])),
+                    # what the labels give by themselves: the best trained network that fits
+                    "labels_alone_regret": (best - float(acc[trained].max(initial=-np.inf)))
+                    if (trained := trained_feasible(labelled.get((dataset, seed)), latency, budget)) is not None
+                    else None,
                     "hv_ratio": hypervolume(F, np.array([0.0, budget])) / true_hv if true_hv > 0 else float("nan"),
                     "computed": res.run["scoring"]["computed"], "seconds": round(time.perf_counter() - t0, 2),
                 })
@@ -193,6 +236,10 @@ def report(rows: list[dict]) -> None:
             labelled = sum(r.get("top1_labelled", False) for r in sel)
             print(f"\n{dataset}: HV ratio {min(hv):.3f}-{max(hv):.3f} (median {np.median(hv):.3f}), "
                   f"{len(sel)} runs" + (f"; top-1 network labelled in {labelled}" if labelled else ""))
+            alone = [r["labels_alone_regret"] for r in sel if r.get("labels_alone_regret") is not None]
+            if alone:
+                print(f"{dataset}: the labels alone (best trained network that fits): median regret "
+                      f"{np.median(alone):.2f}")
 
 
 if __name__ == "__main__":

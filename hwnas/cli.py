@@ -74,7 +74,8 @@ def proxies_cmd(ctx: click.Context, measure: bool, archs: int, dataset: str, bat
     """List the zero-cost proxies with their cost class (free < forward < backward < multi-batch)
     and what each costs per NB201 network (ms/arch, the shipped measurement; --time measures here).
 
-    `hwnas proxies fit` makes a learned proxy from your labelled networks."""
+    `hwnas proxies fit` makes a learned proxy from your labelled networks; `hwnas proxies
+    suggest` says which networks to train for it."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -185,6 +186,7 @@ def _register_commands() -> None:
     cli.add_command(pareto_cmd)
     from hwnas.commands.profile import profile_cmd; cli.add_command(profile_cmd)  # noqa: E702
     from hwnas.commands.proxies_fit import fit_cmd; proxies_cmd.add_command(fit_cmd)  # noqa: E702
+    from hwnas.commands.proxies_suggest import suggest_cmd; proxies_cmd.add_command(suggest_cmd)  # noqa: E702
 
 
 _register_commands()
