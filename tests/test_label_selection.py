@@ -91,6 +91,22 @@ def test_suggest_then_fit_then_suggest_again(isolated_home, nb201_accuracy_rows,
     s = suggest_labels("cifar10", 20, proxy="mine")
     assert s.arch.tolist() == picked and np.all((s.score > 0) & (s.score <= 100))
     assert np.allclose(s.score, learned.learned_predictions("mine")[s.arch])
+    # both rounds' files fit as one labelled set
+    second.write_text("arch,accuracy\n" + "".join(f"{a},{float(acc[a])!r}\n" for a in picked))
+    assert main(["proxies", "fit", "--dataset", "cifar10", "--labels", str(first), "--labels", str(second),
+                 "--name", "mine", "--no-progress"]) == 0
+    assert "60 labelled networks" in capsys.readouterr().out
+    record = learned.load_learned("mine").record
+    assert record["n_classes"] == 60 and str(second.resolve()) in record["labels"]
+    assert suggest_labels("cifar10", 5, proxy="mine").excluded == 60
+    # a network labelled in both files is a one-line error naming both places
+    dup = tmp_path / "dup.csv"
+    dup.write_text(f"arch,accuracy\n{picked[3]},50.0\n")
+    assert main(["proxies", "fit", "--dataset", "cifar10", "--labels", str(second), "--labels", str(dup),
+                 "--name", "other"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"architecture {picked[3]} is labelled twice" in err
+    assert f"{second}: line 5" in err and f"{dup}: line 2" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -15,8 +15,9 @@ from hwnas.proxies.learned_models import FOREST_KINDS
 @click.option("--space", default="nb201", show_default=True, help="Search space (learned proxies exist for nb201).")
 @click.option("--dataset", default="cifar100", show_default=True,
               help="Dataset the labels' accuracies were measured on (cifar10, cifar100, imagenet16-120).")
-@click.option("--labels", "labels", required=True, type=click.Path(dir_okay=False),
-              help="CSV with columns arch (NB201 index, arch string or 6 op ids) and accuracy (test accuracy, %).")
+@click.option("--labels", "labels", required=True, multiple=True, type=click.Path(dir_okay=False),
+              help="CSV with columns arch (NB201 index, arch string or 6 op ids) and accuracy (test accuracy, %); "
+                   "repeat it to fit on several files as one set (e.g. one per hwnas proxies suggest round).")
 @click.option("--model", "model", default="forest", show_default=True,
               type=click.Choice(["forest", "parzc"], case_sensitive=False),
               help="forest: scikit-learn tree ensemble on the zero-cost feature vector; parzc: a small ParZC "
@@ -27,7 +28,7 @@ from hwnas.proxies.learned_models import FOREST_KINDS
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
               help="Seed of the model (same seed, same labels: same proxy).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
-def fit_cmd(space: str, dataset: str, labels: str, model: str, forest_kind: str, name: str, seed: int,
+def fit_cmd(space: str, dataset: str, labels: tuple[str, ...], model: str, forest_kind: str, name: str, seed: int,
             progress: bool) -> None:
     """Fit a learned proxy on your labelled networks and save it as --name.
 

@@ -43,8 +43,8 @@ def suggest_cmd(space: str, dataset: str, count: int, proxy: str | None, labels:
       # train them, fill in round1.csv's accuracy column
       hwnas proxies fit --dataset cifar100 --labels round1.csv --name mine
       hwnas proxies suggest --dataset cifar100 --count 313 --proxy mine --out round2.csv
-      # train them, fill in the accuracies, append round2.csv's rows to round1.csv
-      hwnas proxies fit --dataset cifar100 --labels round1.csv --name mine
+      # train them, fill in round2.csv's accuracy column
+      hwnas proxies fit --dataset cifar100 --labels round1.csv --labels round2.csv --name mine
       hwnas pareto --device raspi4 --latency 8ms --dataset cifar100 --proxy mine
     """
     from hwnas.proxies.label_selection import labelled_indices, suggest_labels

@@ -135,35 +135,45 @@ def is_learned(name: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- labels ----
-def read_labels(path: "str | os.PathLike[str]", space: str = "nb201") -> Labels:
-    """Read a labels CSV: columns ``arch`` (NB201 index, arch string or six op ids) and
-    ``accuracy`` (test accuracy in %, 0..100). One-line usage errors name the line of a bad row:
-    unknown architecture, missing / non-finite / out-of-range accuracy, an architecture given
-    twice; and too few rows (fewer than `MIN_LABELS` isomorphism classes)."""
+def read_labels(path: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]", space: str = "nb201") -> Labels:
+    """Read a labels CSV, or several (e.g. one per labelling round) as one set: columns ``arch``
+    (NB201 index, arch string or six op ids) and ``accuracy`` (test accuracy in %, 0..100).
+    One-line usage errors name the file and line of a bad row: unknown architecture, missing /
+    non-finite / out-of-range accuracy, an architecture given twice (in one file or across
+    files); and too few rows (fewer than `MIN_LABELS` isomorphism classes). Several files: the
+    path is their paths joined by ", " and the hash the SHA-256 of their hashes in order."""
     from hwnas.archcsv import arch_values, read_csv
 
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
-    header, rows = read_csv(p, "arch and accuracy")
-    if "arch" not in header or "accuracy" not in header:
-        raise HwnasUsageError(f"{p}: needs columns arch and accuracy (has: {', '.join(header) or 'nothing'})")
-    seen: dict[int, int] = {}
-    indices, values = [], []
-    for line, index, raw, value in arch_values(p, rows, space, "accuracy"):
-        if not (np.isfinite(value) and 0.0 <= value <= 100.0):
-            raise HwnasUsageError(f"{p}: line {line}: accuracy {raw!r} is not a finite percentage in 0..100")
-        if index in seen:
-            raise HwnasUsageError(f"{p}: line {line}: architecture {index} is labelled twice (also on line "
-                                  f"{seen[index]}); give each architecture once")
-        seen[index] = line
-        indices.append(index)
-        values.append(value)
-    labels = Labels(np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float64), str(p.resolve()),
-                    hashlib.sha256(p.read_bytes()).hexdigest())
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths:
+        raise HwnasUsageError("no labels file given; pass --labels FILE")
+    seen: dict[int, str] = {}
+    indices, values, resolved, hashes = [], [], [], []
+    for one in paths:
+        p = Path(one).expanduser()
+        if not p.is_file():
+            raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
+        header, rows = read_csv(p, "arch and accuracy")
+        if "arch" not in header or "accuracy" not in header:
+            raise HwnasUsageError(f"{p}: needs columns arch and accuracy (has: {', '.join(header) or 'nothing'})")
+        for line, index, raw, value in arch_values(p, rows, space, "accuracy"):
+            if not (np.isfinite(value) and 0.0 <= value <= 100.0):
+                raise HwnasUsageError(f"{p}: line {line}: accuracy {raw!r} is not a finite percentage in 0..100")
+            if index in seen:
+                raise HwnasUsageError(f"{p}: line {line}: architecture {index} is labelled twice (also {seen[index]}); "
+                                      f"give each architecture once")
+            seen[index] = f"{p}: line {line}" if len(paths) > 1 else f"on line {line}"
+            indices.append(index)
+            values.append(value)
+        resolved.append(str(p.resolve()))
+        hashes.append(hashlib.sha256(p.read_bytes()).hexdigest())
+    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(hashes).encode()).hexdigest()
+    labels = Labels(np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float64), ", ".join(resolved),
+                    digest)
     classes = labels.by_class()[0].size if indices else 0
     if classes < MIN_LABELS:
-        raise HwnasUsageError(f"{p}: {len(indices)} labelled architectures in {classes} isomorphism classes; a "
+        where = str(Path(paths[0]).expanduser()) if len(paths) == 1 else f"{len(paths)} labels files"
+        raise HwnasUsageError(f"{where}: {len(indices)} labelled architectures in {classes} isomorphism classes; a "
                               f"learned proxy needs at least {MIN_LABELS} classes")
     return labels
 
