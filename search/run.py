@@ -530,7 +530,7 @@ def _search(config: SearchConfig, algorithm: str, state, problem, progress: bool
             reps = [int(i) for i in np.unique(representative_indices())]
             bar.total(len(reps))
             # looked-up scores (shipped table, static proxies) need no crash safety: one batch, one
-            # archive transaction; computed ones go in batches of 64, each archived as it completes
+            # archive transaction; computed ones go in steps of 64 (archived as `ProxyScorer` batches them)
             step = len(reps) if state.scorer.served_without_computing(reps) else 64
             for start in range(0, len(reps), step):
                 state.add(reps[start:start + step])

@@ -29,6 +29,9 @@ import numpy as np
 from hwnas.errors import HwnasUsageError
 from hwnas.search.archive import Archive, Evaluated, ScoreSetting
 
+ARCHIVE_BATCH = 64  # computed evaluations per archive transaction, at most
+ARCHIVE_BATCH_S = 1.0  # seconds a computed evaluation may wait for its transaction, at most
+
 
 @dataclass(frozen=True)
 class FailedEvaluation(Evaluated):
@@ -210,19 +213,29 @@ class ProxyScorer:
                 self.archive.store(self.space.name, self.dataset, self.setting, shipped)
             self.shipped_used += len(shipped)
             new.update(shipped)
-        for index, scores, ms, error in self._compute(list(todo.values())):
-            k = self.key(index)
-            if error:  # not archived (a rerun tries it again): NaN scores, kept off the front
-                new[k] = FailedEvaluation(index, {c: math.nan for c in self.columns}, ms, "failed", error)
-                self.failed += 1
-                continue
-            ev = Evaluated(index, scores, ms, "computed")
-            # archived as soon as it is computed (one transaction each): an interrupt loses at most
-            # the evaluations still running
-            self.archive.store(self.space.name, self.dataset, self.setting, {k: ev})
-            new[k] = ev
-            self.computed += 1
-            self.compute_ms.append(ms)
+        # computed evaluations are archived in batches (one transaction per ARCHIVE_BATCH results
+        # or ARCHIVE_BATCH_S seconds, and whatever is pending when the loop ends or raises): an
+        # interrupt loses only the evaluations still running, a killed process at most one batch
+        pending: dict[str, Evaluated] = {}
+        last_write = time.monotonic()
+        try:
+            for index, scores, ms, error in self._compute(list(todo.values())):
+                k = self.key(index)
+                if error:  # not archived (a rerun tries it again): NaN scores, kept off the front
+                    new[k] = FailedEvaluation(index, {c: math.nan for c in self.columns}, ms, "failed", error)
+                    self.failed += 1
+                    continue
+                ev = Evaluated(index, scores, ms, "computed")
+                pending[k] = ev
+                new[k] = ev
+                self.computed += 1
+                self.compute_ms.append(ms)
+                if len(pending) >= ARCHIVE_BATCH or time.monotonic() - last_write >= ARCHIVE_BATCH_S:
+                    self.archive.store(self.space.name, self.dataset, self.setting, pending)
+                    pending, last_write = {}, time.monotonic()
+        finally:
+            if pending:
+                self.archive.store(self.space.name, self.dataset, self.setting, pending)
         found.update(new)
         return [found[k] for k in keys]
 

@@ -154,7 +154,7 @@ def test_non_finite_scores_never_reach_the_front(tmp_path, monkeypatch):
     assert all(f["score"] is not None for f in front)
 
 
-# --- 3. every evaluation is archived as it completes ---------------------------------------------------
+# --- 3. every completed evaluation is archived, in batches ---------------------------------------------------
 def test_interrupted_run_keeps_each_evaluation_and_resumes_identically(tmp_path, monkeypatch):
     import hwnas.search.scoring as scoring
 
@@ -174,13 +174,37 @@ def test_interrupted_run_keeps_each_evaluation_and_resumes_identically(tmp_path,
         hwnas.pareto(out=tmp_path / "killed", **kw)
     archive = tmp_path / "killed" / "archive.sqlite"
     n = sqlite3.connect(str(archive)).execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
-    assert n == 7  # mid-generation (pop 20): each evaluation was committed on its own
+    assert n == 7  # mid-generation (pop 20): the pending batch was committed on the way out
     assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "running"
     monkeypatch.setattr(scoring, "_score_one", real)
     resumed = hwnas.pareto(out=tmp_path / "killed", resume=True, **kw)
     assert resumed.run["scoring"]["from_archive"] == 7 and resumed.run["scoring"]["computed"] == 43
     assert (tmp_path / "killed" / "pareto.csv").read_text() == (tmp_path / "full" / "pareto.csv").read_text()
     assert resumed.evaluated["arch_index"].tolist() == full.evaluated["arch_index"].tolist()
+
+
+def test_computed_evaluations_are_archived_in_batches(tmp_path, monkeypatch):
+    """One transaction per batch (at most `ARCHIVE_BATCH` results), not per evaluation; every
+    computed evaluation is in the archive when the run ends."""
+    from hwnas.search.archive import Archive
+    from hwnas.search.scoring import ARCHIVE_BATCH
+
+    sizes: list[int] = []
+    real = Archive.store
+
+    def counted(self, space, dataset, setting, items):
+        sizes.append(len(items))
+        return real(self, space, dataset, setting, items)
+
+    monkeypatch.setattr(Archive, "store", counted)
+    monkeypatch.setattr("hwnas.search.scoring.ARCHIVE_BATCH_S", 3600.0)  # batches by count only here
+    res = hwnas.pareto(device="raspi4", latency="8ms", proxy="params", evaluations=150, pop_size=100, seed=5,
+                       out=tmp_path / "run")
+    computed = res.run["scoring"]["computed"]
+    archive = tmp_path / "run" / "archive.sqlite"
+    assert sqlite3.connect(str(archive)).execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == computed
+    assert computed > 100 and sum(sizes) == computed
+    assert max(sizes) <= ARCHIVE_BATCH and len(sizes) <= 4  # 100 + 50: 64 + 36 + 50
 
 
 # --- 4. the score's scale is described ----------------------------------------------------------------

@@ -131,6 +131,25 @@ def test_two_objective_front_matches_the_general_comparison():
         assert non_dominated(F).tolist() == expected
 
 
+def test_blocked_front_matches_the_pairwise_comparison():
+    """The blocked path (three or more objectives, or non-finite values) returns what pairwise
+    comparison does: ties, duplicates, inf and NaN included, fronts spanning several blocks."""
+    from hwnas.search.front import _non_dominated_blocked, non_dominated
+
+    rng = np.random.default_rng(1)
+    for trial in range(30):
+        n, m = int(rng.integers(1, 1000)), int(rng.integers(2, 5))
+        F = rng.integers(0, 6, size=(n, m)).astype(float) if trial % 3 == 0 else rng.normal(size=(n, m))
+        if trial % 3 == 2:  # non-finite values, as an excluded or failed architecture gets
+            F[rng.random((n, m)) < 0.05] = np.inf
+            F[rng.random((n, m)) < 0.02] = np.nan
+        with np.errstate(invalid="ignore"):
+            expected = [i for i in range(n)
+                        if not np.any(np.all(F <= F[i], axis=1) & np.any(F < F[i], axis=1))]
+        assert non_dominated(F).tolist() == expected
+        assert _non_dominated_blocked(F, block=int(rng.integers(1, 64))).tolist() == expected
+
+
 def test_objective_single_column_and_rank_aggregate():
     from hwnas.proxies.aggregate import nonlinear_rank_aggregate
     from hwnas.search.scoring import objective
