@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hwnas.cli import main
-from hwnas.proxies.label_selection import stratified_top
+from hwnas.proxies.label_selection import cost_strata, stratified_top
 
 
 def test_stratified_top_takes_equal_shares_of_each_cost_stratum():
@@ -30,6 +30,7 @@ def test_stratified_top_skips_ineligible_entries_and_ranks_nan_last():
     assert got.tolist() == [7, 6, 4, 1]  # 2 and 3 never chosen
     assert stratified_top(score, cost, eligible, count=6, strata=2).tolist() == [7, 6, 5, 4, 1, 0]  # NaN last
     assert stratified_top(score, cost, eligible, count=6, strata=4).size == 6  # shares never exceed strata
+    assert cost_strata(cost, eligible, 4).tolist() == [4, 3, 0, 0, 2, 2, 1, 1]  # sizes 2, 2, 1, 1 by cost
     with pytest.raises(ValueError):
         stratified_top(score, cost, eligible, count=7)
 

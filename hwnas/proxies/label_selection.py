@@ -27,27 +27,36 @@ from hwnas.errors import HwnasUsageError
 DEFAULT_STRATA = 10
 
 
-def stratified_top(score: np.ndarray, cost: np.ndarray, eligible: np.ndarray, count: int,
-                   strata: int = DEFAULT_STRATA) -> np.ndarray:
-    """Positions of ``count`` eligible entries: the entries of ``eligible`` (a mask) sorted by
-    ``cost`` and cut into ``strata`` consecutive strata of equal size (sizes differ by at most
-    one); stratum s gives its ``count // strata`` (+1 for the first ``count % strata``) best by
-    ``score`` (larger is better, NaN last; ties: lower position first). With ``count`` at most
-    the eligible entries no share exceeds its stratum. Returned in stratum order, best first
-    within each."""
-    score = np.asarray(score, dtype=np.float64)
-    cost = np.asarray(cost, dtype=np.float64)
-    pool = np.flatnonzero(np.asarray(eligible, dtype=bool))
-    if count > pool.size:
-        raise ValueError(f"{count} wanted, {pool.size} eligible")
+def cost_strata(cost: np.ndarray, eligible: np.ndarray, strata: int = DEFAULT_STRATA) -> np.ndarray:
+    """Stratum (1 = cheapest .. ``strata``) of every entry: the entries of ``eligible`` (a mask)
+    sorted by ``cost`` (ties: lower position first) and cut into ``strata`` consecutive strata of
+    equal size (sizes differ by at most one, the larger first); 0 for the others."""
     if strata < 1:
         raise ValueError("strata must be at least 1")
-    key = np.where(np.isnan(score), -np.inf, score)
-    by_cost = pool[np.argsort(cost[pool], kind="stable")]
-    chosen: list[int] = []
+    pool = np.flatnonzero(np.asarray(eligible, dtype=bool))
+    by_cost = pool[np.argsort(np.asarray(cost, dtype=np.float64)[pool], kind="stable")]
+    out = np.zeros(np.asarray(eligible).size, dtype=np.int64)
     for s, members in enumerate(np.array_split(by_cost, strata)):
+        out[members] = s + 1
+    return out
+
+
+def stratified_top(score: np.ndarray, cost: np.ndarray, eligible: np.ndarray, count: int,
+                   strata: int = DEFAULT_STRATA) -> np.ndarray:
+    """Positions of ``count`` eligible entries: stratum s of `cost_strata` gives its
+    ``count // strata`` (+1 for the first ``count % strata``) best by ``score`` (larger is
+    better, NaN last; ties: lower position first). With ``count`` at most the eligible entries
+    no share exceeds its stratum. Returned in stratum order, best first within each."""
+    score = np.asarray(score, dtype=np.float64)
+    stratum = cost_strata(cost, eligible, strata)
+    if count > int((stratum > 0).sum()):
+        raise ValueError(f"{count} wanted, {int((stratum > 0).sum())} eligible")
+    key = np.where(np.isnan(score), -np.inf, score)
+    chosen: list[int] = []
+    for s in range(strata):
+        members = np.flatnonzero(stratum == s + 1)
         share = count // strata + (1 if s < count % strata else 0)
-        best = members[np.lexsort((members, -key[members]))]  # score descending, then index
+        best = members[np.lexsort((members, -key[members]))]  # score descending, then position
         chosen += [int(i) for i in best[:share]]
     return np.asarray(chosen, dtype=np.int64)
 
@@ -107,6 +116,7 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     """``count`` NB201 networks to train on ``dataset`` (module docstring): ranked by ``proxy``
     (default: `hwnas pareto`'s default score), leaving out the classes of the ``labelled``
     indices and, for a learned proxy, its own labelled classes."""
+    from hwnas.eval_request import parse_request
     from hwnas.proxies.learned import is_learned, load_learned
     from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
     from hwnas.spaces import get_space
@@ -124,9 +134,9 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     reps, score = ranking_score(ds, proxy)
     rep_of = representative_indices()
     done = {int(rep_of[int(i)]) for i in labelled}
-    for p in str(proxy).replace("+", ",").split(","):
-        if p.strip() and is_learned(p.strip()):
-            done |= {int(r) for r in load_learned(p.strip()).labelled_classes()}
+    for p in parse_request(proxy.replace("+", ",")).proxies:
+        if is_learned(p):
+            done |= {int(r) for r in load_learned(p).labelled_classes()}
     nb = NB201Space()
     sees = np.array([not output_ignores_input(nb.arch_at(int(r)).genotype) for r in reps])
     eligible = sees & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
@@ -137,12 +147,8 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     served, cols = shipped_columns("nb201", ds, ("az_nas",), int(table_info()["seed"]), int(table_batch_size(ds)))
     macs = np.asarray(cols["az_complexity"], dtype=np.float64)[np.searchsorted(served, reps)]
     picked = stratified_top(score, macs, eligible, int(count), int(strata))
-    order = np.argsort(macs[eligible], kind="stable")
-    stratum_of = np.empty(reps.size, dtype=np.int64)
-    for s, members in enumerate(np.array_split(np.flatnonzero(eligible)[order], int(strata))):
-        stratum_of[members] = s + 1
     return Suggestion(ds, proxy, int(strata), reps[picked], [str(nb.arch_at(int(r))) for r in reps[picked]],
-                      stratum_of[picked], macs[picked], score[picked], len(done))
+                      cost_strata(macs, eligible, int(strata))[picked], macs[picked], score[picked], len(done))
 
 
 def labelled_indices(paths: Sequence[str], space: str = "nb201") -> list[int]:
