@@ -100,6 +100,10 @@ def test_suggest_then_fit_then_suggest_again(isolated_home, nb201_accuracy_rows,
     record = learned.load_learned("mine").record
     assert record["n_classes"] == 60 and str(second.resolve()) in record["labels"]
     assert suggest_labels("cifar10", 5, proxy="mine").excluded == 60
+    # a proxy predicts the dataset it was fitted on
+    assert main(["proxies", "suggest", "--dataset", "cifar100", "--count", "5", "--proxy", "mine",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+    assert "predicts cifar10 accuracy" in capsys.readouterr().err
     # a network labelled in both files is a one-line error naming both places
     dup = tmp_path / "dup.csv"
     dup.write_text(f"arch,accuracy\n{picked[3]},50.0\n")

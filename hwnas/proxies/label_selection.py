@@ -136,7 +136,11 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     done = {int(rep_of[int(i)]) for i in labelled}
     for p in parse_request(proxy.replace("+", ",")).proxies:
         if is_learned(p):
-            done |= {int(r) for r in load_learned(p).labelled_classes()}
+            fitted = load_learned(p)
+            if fitted.record["dataset"] != ds:
+                raise HwnasUsageError(f"learned proxy {p!r} predicts {fitted.record['dataset']} accuracy; suggest for "
+                                      f"--dataset {fitted.record['dataset']}, or fit a proxy on {ds} labels")
+            done |= {int(r) for r in fitted.labelled_classes()}
     nb = NB201Space()
     sees = np.array([not output_ignores_input(nb.arch_at(int(r)).genotype) for r in reps])
     eligible = sees & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
