@@ -23,6 +23,7 @@ All runs share one archive (``--archive``), so a proxy score is computed at most
     python bench/pareto_quality.py --proxies az_nas --datasets cifar100 --algorithm nsga2
     python bench/pareto_quality.py --learned-labels 1563   # a learned proxy per dataset and seed
     python bench/pareto_quality.py --learned-labels 469 --label-selection suggest --label-rounds 2
+    python bench/pareto_quality.py --learned-labels 60 --label-selection suggest-budget
 
 With ``--learned-labels N`` the score is a learned proxy (`hwnas proxies fit`, ``--learned-model``)
 fitted for each dataset and seed on N isomorphism classes drawn with
@@ -31,7 +32,8 @@ fitted for each dataset and seed on N isomorphism classes drawn with
 ``--proxy`` set to it. Every network stays a candidate, labelled ones included (what a user with
 those labels runs); each row says whether its top-1 network was labelled. With
 ``--label-selection suggest`` the labelled classes come from `hwnas proxies suggest` instead
-(``--label-rounds`` rounds of equal size, each later one ranked by the proxy fitted so far).
+(``--label-rounds`` rounds of equal size, each later one ranked by the proxy fitted so far);
+``suggest-budget`` asks it per run, within that run's device and latency budget.
 """
 
 from __future__ import annotations
@@ -60,12 +62,15 @@ def truth(dataset: str, latency: np.ndarray, budget: float, acc: np.ndarray) -> 
 
 
 def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, folder: Path,
-                selection: str = "random", rounds: int = 1) -> np.ndarray:
+                selection: str = "random", rounds: int = 1, device: str | None = None,
+                budget_ms: float | None = None) -> np.ndarray:
     """Fit learned proxy ``name`` on ``n_labels`` labelled classes; returns every NB201 index of
     the labelled classes. ``selection``: "random" draws the classes with ``default_rng(seed)``;
     "suggest" asks `hwnas.proxies.label_selection.suggest_labels` in ``rounds`` rounds of equal
     size (the first ranked by the default training-free score, each later one by the proxy
-    fitted on the labels so far), as a user following `hwnas proxies suggest` would."""
+    fitted on the labels so far), as a user following `hwnas proxies suggest` would; with
+    ``device`` and ``budget_ms`` only networks within that latency budget (``--device --latency``)."""
+    from hwnas.search.budget import Budget
     from hwnas.eval import load_ground_truth
     from hwnas.proxies.label_selection import suggest_labels
     from hwnas.proxies.learned import fit_learned_proxy, read_labels
@@ -84,9 +89,19 @@ def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, f
         drawn = np.sort(np.random.default_rng(seed).choice(np.unique(rep), n_labels, replace=False))
         fit(drawn)
     else:
+        budgets = [Budget("latency", budget_ms, f"{budget_ms!r}ms")] if budget_ms is not None else []
+        if budgets:  # a tight budget may hold fewer classes than asked for: all of them then
+            from hwnas.proxies.label_selection import within_budgets
+            from hwnas.search.problem import output_ignores_input
+            from hwnas.spaces.nb201 import NB201Space
+
+            reps = np.unique(rep)
+            sees = np.array([not output_ignores_input(NB201Space().arch_at(int(r)).genotype) for r in reps])
+            n_labels = min(n_labels, int((within_budgets(reps, dataset, device, budgets) & sees).sum()))
         drawn = np.zeros(0, dtype=np.int64)
         for k, size in enumerate(np.array_split(np.arange(n_labels), rounds)):
-            s = suggest_labels(dataset, size.size, proxy=None if k == 0 else name, labelled=drawn.tolist())
+            s = suggest_labels(dataset, size.size, proxy=None if k == 0 else name, labelled=drawn.tolist(),
+                               device=device, budgets=budgets)
             drawn = np.concatenate([drawn, s.arch])
             fit(drawn)
     return np.flatnonzero(np.isin(rep, drawn))
@@ -123,9 +138,9 @@ def main() -> None:
                     help="score with a learned proxy fitted on this many labelled classes (per dataset and seed) "
                          "instead of --proxies")
     ap.add_argument("--learned-model", default="forest", help="forest or parzc (with --learned-labels)")
-    ap.add_argument("--label-selection", default="random", choices=("random", "suggest"),
-                    help="with --learned-labels: draw the labelled classes at random, or take them from "
-                         "hwnas proxies suggest")
+    ap.add_argument("--label-selection", default="random", choices=("random", "suggest", "suggest-budget"),
+                    help="with --learned-labels: draw the labelled classes at random, take them from "
+                         "hwnas proxies suggest, or from it within each run's device and budget (one fit per run)")
     ap.add_argument("--label-rounds", type=int, default=1,
                     help="with --label-selection suggest: rounds of equal size, each later one ranked by the "
                          "proxy fitted on the labels so far")
@@ -147,7 +162,8 @@ def main() -> None:
     tag = ""
     if args.learned_labels is not None:
         os.environ["HWNAS_HOME"] = str(runs_dir / "home")
-        tag = "" if args.label_selection == "random" else f"-sg{args.label_rounds}"
+        tag = {"random": "", "suggest": f"-sg{args.label_rounds}",
+               "suggest-budget": f"-sb{args.label_rounds}"}[args.label_selection]
         proxies = [f"learned-{args.learned_model}-{args.learned_labels}{tag}"]
     for proxy, dataset, device in itertools.product(proxies, args.datasets.split(","), args.devices.split(",")):
         acc = load_ground_truth(dataset)
@@ -161,7 +177,12 @@ def main() -> None:
                 search_proxy = proxy.replace("+", ",")
                 if args.learned_labels is not None:
                     search_proxy = f"pq-{dataset}-{args.learned_labels}-{args.learned_model}{tag}-s{seed}"
-                    if (dataset, seed) not in labelled:
+                    if args.label_selection == "suggest-budget":  # labels for this device and budget only
+                        search_proxy = f"pb-{dataset[:5]}-{device}-p{pct}-{args.learned_labels}-s{seed}"
+                        labelled[(dataset, seed)] = fit_learned(search_proxy, dataset, args.learned_labels,
+                                                                args.learned_model, seed, runs_dir, "suggest",
+                                                                args.label_rounds, device, budget)
+                    elif (dataset, seed) not in labelled:
                         labelled[(dataset, seed)] = fit_learned(search_proxy, dataset, args.learned_labels,
                                                                 args.learned_model, seed, runs_dir,
                                                                 args.label_selection, args.label_rounds)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hwnas.cli import main
+from hwnas.errors import HwnasUsageError
 from hwnas.proxies.label_selection import cost_strata, stratified_top
 
 
@@ -59,6 +60,32 @@ def test_suggestions_from_the_table_cover_every_flops_stratum():
     again = suggest_labels("cifar10", 30, labelled=[member, int(s.arch[1])])
     assert again.excluded == 2 and not np.isin(s.arch[:2], again.arch).any()
     assert suggest_labels("cifar10", 30).arch.tolist() == s.arch.tolist()  # deterministic
+
+
+def test_suggestions_within_a_budget_all_fit_it():
+    from hwnas.devices.costs import cost_table, count_table
+    from hwnas.proxies.label_selection import suggest_labels
+    from hwnas.search.budget import parse_budget
+    from hwnas.search.problem import cheapest_members
+    from hwnas.spaces.nb201 import representative_indices
+
+    budget = parse_budget("8ms", "latency")
+    s = suggest_labels("cifar10", 20, device="raspi4", budgets=[budget])
+    table = cost_table("nb201", "raspi4", "latency")
+    member = cheapest_members(table)
+    assert s.arch.size == 20 and np.all(table.budget_values()[member[s.arch]] <= 8.0)
+    # the strata are cut over the classes that fit: all ten used, cheap ones first
+    assert np.bincount(s.stratum, minlength=11)[1:].tolist() == [2] * 10
+    # fewer classes fit than the whole space has: the count error says how many
+    reps = np.unique(representative_indices())
+    fits = int((table.budget_values()[member[reps]] <= 8.0).sum())
+    with pytest.raises(HwnasUsageError, match=r"give 1\.\.\d+ .* fit the budget"):
+        suggest_labels("cifar10", fits + 1, device="raspi4", budgets=[budget])
+    flops = suggest_labels("cifar10", 20, budgets=[parse_budget("40M", "flops")])  # no device needed
+    counted = count_table("nb201", "flops", "cifar10")
+    assert np.all(counted.values[cheapest_members(counted)[flops.arch]] <= 40e6)
+    with pytest.raises(HwnasUsageError, match="needs a device"):
+        suggest_labels("cifar10", 20, budgets=[budget])
 
 
 def test_suggest_then_fit_then_suggest_again(isolated_home, nb201_accuracy_rows, tmp_path, capsys):
@@ -123,6 +150,10 @@ def test_suggest_then_fit_then_suggest_again(isolated_home, nb201_accuracy_rows,
     (["--count", "5", "--dataset", "mnist"], "unknown dataset 'mnist'"),
     (["--count", "5", "--labels", "missing.csv"], "does not exist"),
     (["--count", "5", "--strata", "0"], "--strata"),
+    (["--count", "5", "--latency", "8ms"], "needs a device"),
+    (["--count", "5", "--device", "raspi4"], "give a --latency or --energy budget"),
+    (["--count", "5", "--device", "raspi4", "--latency", "8"], "has no unit"),
+    (["--count", "5", "--device", "nope", "--latency", "8ms"], "unknown device 'nope'"),
 ])
 def test_bad_suggest_invocations_are_one_line_errors(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

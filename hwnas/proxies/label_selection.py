@@ -111,11 +111,38 @@ def ranking_score(dataset: str, proxy: str) -> tuple[np.ndarray, np.ndarray]:
     return reps, objective(cols, columns, reference=cols)
 
 
+def within_budgets(reps: np.ndarray, dataset: str, device: str | None, budgets: Sequence) -> np.ndarray:
+    """Mask over class representatives ``reps``: the class fits every `Budget` in ``budgets`` as
+    `hwnas pareto` checks it (its cheapest member on the first budget's cost, each cost's bound
+    where a prediction states one; FLOPs / params need no device)."""
+    from hwnas.devices.costs import cost_table, count_table
+    from hwnas.search.budget import COUNT_METRICS
+    from hwnas.search.problem import cheapest_members
+
+    ok = np.ones(reps.size, dtype=bool)
+    if not budgets:
+        return ok
+    tables = []
+    for b in budgets:
+        if b.metric in COUNT_METRICS:
+            tables.append(count_table("nb201", b.metric, dataset))
+        elif device is None:
+            raise HwnasUsageError(f"a {b.metric} budget needs a device: add --device")
+        else:
+            tables.append(cost_table("nb201", device, b.metric))
+    member = cheapest_members(tables[0])[reps]
+    for b, t in zip(budgets, tables):
+        ok &= t.budget_values()[member] <= b.limit
+    return ok
+
+
 def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled: Iterable[int] = (),
-                   strata: int = DEFAULT_STRATA, space: str = "nb201") -> Suggestion:
+                   strata: int = DEFAULT_STRATA, space: str = "nb201", device: str | None = None,
+                   budgets: Sequence = ()) -> Suggestion:
     """``count`` NB201 networks to train on ``dataset`` (module docstring): ranked by ``proxy``
     (default: `hwnas pareto`'s default score), leaving out the classes of the ``labelled``
-    indices and, for a learned proxy, its own labelled classes."""
+    indices and, for a learned proxy, its own labelled classes; with ``budgets`` (`Budget`s,
+    on ``device`` for latency / energy) only classes that fit them, as `hwnas pareto` checks."""
     from hwnas.eval_request import parse_request
     from hwnas.proxies.learned import is_learned, load_learned
     from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
@@ -144,10 +171,12 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     nb = NB201Space()
     sees = np.array([not output_ignores_input(nb.arch_at(int(r)).genotype) for r in reps])
     eligible = sees & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
+    eligible &= within_budgets(reps, ds, device, budgets)
     left = int(eligible.sum())
     if int(count) < 1 or int(count) > left:
+        fits = " that fit the budget," if budgets else ""
         raise HwnasUsageError(f"--count {count}: give 1..{left} (the {left} isomorphism classes whose cell sees its "
-                              f"input and that are not labelled yet)")
+                              f"input,{fits} and that are not labelled yet)")
     served, cols = shipped_columns("nb201", ds, ("az_nas",), int(table_info()["seed"]), int(table_batch_size(ds)))
     macs = np.asarray(cols["az_complexity"], dtype=np.float64)[np.searchsorted(served, reps)]
     picked = stratified_top(score, macs, eligible, int(count), int(strata))
