@@ -40,21 +40,21 @@ def suggest_cmd(space: str, dataset: str, count: int, proxy: str | None, labels:
     The candidates (one per isomorphism class, cell output reachable from its input) are cut
     into --strata strata of equal size by FLOPs, and each stratum gives an equal share of its
     best-scored networks. Train them, fill in the accuracy column, and the file is a --labels
-    file for `hwnas proxies fit`. Two rounds work best: a third of your budget ranked by the
-    default score, fit, then the rest ranked by the fitted proxy (measured in
-    docs/benchmarks.md).
+    file for `hwnas proxies fit`. Two rounds work best: half of the networks you will train
+    ranked by the default score, fit, then the other half ranked by the fitted proxy (625 in
+    all meet the regret targets on all three datasets: docs/benchmarks.md).
 
     \b
     With a budget (--device and --latency / --energy, or --flops / --params) only networks
-    that fit it, as hwnas pareto checks it, are suggested: for one target, a few dozen
-    networks to train instead of hundreds.
+    that fit it, as hwnas pareto checks it, are suggested: for one target, about a hundred
+    networks to train instead of several hundred.
 
     \b
     Example:
-      hwnas proxies suggest --dataset cifar100 --count 156 --out round1.csv
+      hwnas proxies suggest --dataset cifar100 --count 313 --out round1.csv
       # train them, fill in round1.csv's accuracy column
       hwnas proxies fit --dataset cifar100 --labels round1.csv --name mine
-      hwnas proxies suggest --dataset cifar100 --count 313 --proxy mine --out round2.csv
+      hwnas proxies suggest --dataset cifar100 --count 312 --proxy mine --out round2.csv
       # train them, fill in round2.csv's accuracy column
       hwnas proxies fit --dataset cifar100 --labels round1.csv --labels round2.csv --name mine
       hwnas pareto --device raspi4 --latency 8ms --dataset cifar100 --proxy mine
