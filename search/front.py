@@ -32,9 +32,10 @@ def _non_dominated_blocked(F: np.ndarray, block: int = 512) -> np.ndarray:
     for start in range(0, Fs.shape[0], block):
         rows = Fs[start:start + block]
         pos = np.arange(start, start + rows.shape[0])
-        if kept_rows.shape[0]:
-            le = np.all(kept_rows[None, :, :] <= rows[:, None, :], axis=2)
-            lt = np.any(kept_rows[None, :, :] < rows[:, None, :], axis=2)
+        for k in range(0, kept_rows.shape[0], 8 * block):  # in slices: memory stays block x 8 block
+            ref = kept_rows[k:k + 8 * block]
+            le = np.all(ref[None, :, :] <= rows[:, None, :], axis=2)
+            lt = np.any(ref[None, :, :] < rows[:, None, :], axis=2)
             alive = ~np.any(le & lt, axis=1)
             rows, pos = rows[alive], pos[alive]
         # within the block: a row dominated by a dominated row is dominated by its dominator too
