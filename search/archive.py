@@ -2,9 +2,10 @@
 
 One row per (space, dataset, proxy setting, canonical architecture): the proxy score columns of
 that architecture and how long they took. A search writes computed evaluations in batches (at
-most 64 per transaction, none waiting more than a second, the rest when a generation ends or the
-run is interrupted: `hwnas.search.scoring.ARCHIVE_BATCH`), so a killed run keeps all but at most
-its last batch, and a rerun or ``--resume`` never scores an architecture twice. The archive does not hold hardware costs: they
+most 64 per transaction; a batch is written when a result arrives a second or more after the
+last write, and what is pending when a generation ends or the run is interrupted:
+`hwnas.search.scoring.ARCHIVE_BATCH`), so a killed run keeps all but at most its last batch, and
+a rerun or ``--resume`` never scores an architecture twice. The archive does not hold hardware costs: they
 come from the cost tables, which are cheap and device-specific.
 """
 

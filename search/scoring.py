@@ -213,9 +213,11 @@ class ProxyScorer:
                 self.archive.store(self.space.name, self.dataset, self.setting, shipped)
             self.shipped_used += len(shipped)
             new.update(shipped)
-        # computed evaluations are archived in batches (one transaction per ARCHIVE_BATCH results
-        # or ARCHIVE_BATCH_S seconds, and whatever is pending when the loop ends or raises): an
-        # interrupt loses only the evaluations still running, a killed process at most one batch
+        # computed evaluations are archived in batches: a transaction when ARCHIVE_BATCH results
+        # are pending or a result arrives ARCHIVE_BATCH_S or more after the last write (so slow
+        # evaluations are written one by one), and whatever is pending when the loop ends or
+        # raises: an interrupt loses only the evaluations still running, a killed process at most
+        # one batch
         pending: dict[str, Evaluated] = {}
         last_write = time.monotonic()
         try:
