@@ -91,13 +91,10 @@ def fit_learned(name: str, dataset: str, n_labels: int, model: str, seed: int, f
     else:
         budgets = [Budget("latency", budget_ms, f"{budget_ms!r}ms")] if budget_ms is not None else []
         if budgets:  # a tight budget may hold fewer classes than asked for: all of them then
-            from hwnas.proxies.label_selection import within_budgets
-            from hwnas.search.problem import output_ignores_input
-            from hwnas.spaces.nb201 import NB201Space
+            from hwnas.proxies.label_selection import sees_input, within_budgets
 
             reps = np.unique(rep)
-            sees = np.array([not output_ignores_input(NB201Space().arch_at(int(r)).genotype) for r in reps])
-            n_labels = min(n_labels, int((within_budgets(reps, dataset, device, budgets) & sees).sum()))
+            n_labels = min(n_labels, int((within_budgets(reps, dataset, device, budgets) & sees_input(reps)).sum()))
         drawn = np.zeros(0, dtype=np.int64)
         for k, size in enumerate(np.array_split(np.arange(n_labels), rounds)):
             s = suggest_labels(dataset, size.size, proxy=None if k == 0 else name, labelled=drawn.tolist(),

@@ -111,6 +111,16 @@ def ranking_score(dataset: str, proxy: str) -> tuple[np.ndarray, np.ndarray]:
     return reps, objective(cols, columns, reference=cols)
 
 
+def sees_input(reps: np.ndarray) -> np.ndarray:
+    """Mask over NB201 indices ``reps``: the cell's output depends on its input (the others
+    compute a constant and never reach a front)."""
+    from hwnas.search.problem import output_ignores_input
+    from hwnas.spaces.nb201 import NB201Space
+
+    nb = NB201Space()
+    return np.array([not output_ignores_input(nb.arch_at(int(r)).genotype) for r in reps], dtype=bool)
+
+
 def within_budgets(reps: np.ndarray, dataset: str, device: str | None, budgets: Sequence) -> np.ndarray:
     """Mask over class representatives ``reps``: the class fits every `Budget` in ``budgets`` as
     `hwnas pareto` checks it (its cheapest member on the first budget's cost, each cost's bound
@@ -147,9 +157,8 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     from hwnas.proxies.learned import is_learned, load_learned
     from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
     from hwnas.spaces import get_space
-    from hwnas.spaces.nb201 import NB201Space, representative_indices
-    from hwnas.search.problem import output_ignores_input
     from hwnas.search.run import default_proxy
+    from hwnas.spaces.nb201 import NB201Space, representative_indices
 
     sp = get_space(space)
     if sp.name != "nb201":
@@ -169,8 +178,7 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
                                       f"--dataset {fitted.record['dataset']}, or fit a proxy on {ds} labels")
             done |= {int(r) for r in fitted.labelled_classes()}
     nb = NB201Space()
-    sees = np.array([not output_ignores_input(nb.arch_at(int(r)).genotype) for r in reps])
-    eligible = sees & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
+    eligible = sees_input(reps) & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
     eligible &= within_budgets(reps, ds, device, budgets)
     left = int(eligible.sum())
     if int(count) < 1 or int(count) > left:
