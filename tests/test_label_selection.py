@@ -127,6 +127,10 @@ def test_suggest_then_fit_then_suggest_again(isolated_home, nb201_accuracy_rows,
     record = learned.load_learned("mine").record
     assert record["n_classes"] == 60 and str(second.resolve()) in record["labels"]
     assert suggest_labels("cifar10", 5, proxy="mine").excluded == 60
+    # a search with it says where its scores came from
+    assert main(["pareto", "--device", "raspi4", "--latency", "8ms", "--dataset", "cifar10", "--proxy", "mine",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert "from the shipped score table and learned proxies" in " ".join(capsys.readouterr().out.split())
     # a proxy predicts the dataset it was fitted on
     assert main(["proxies", "suggest", "--dataset", "cifar100", "--count", "5", "--proxy", "mine",
                  "--out", str(tmp_path / "x.csv")]) == 2

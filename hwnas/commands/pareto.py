@@ -188,8 +188,10 @@ def print_front(result, limit: int = 15) -> None:
     if len(front) > limit:
         console.print(f"... {len(front) - limit} more in {result.paths['pareto_csv']}")
     s = run["scoring"]
+    looked_up = ("from the shipped score table and learned proxies" if (run.get("settings") or {}).get("learned_fits")
+                 else "from the shipped score table")
     console.print(f"{run['evaluated']} architectures evaluated ({s['computed']} scored now, "
-                  f"{s['from_shipped_table']} from the shipped score table, {s['from_archive']} from the archive), "
+                  f"{s['from_shipped_table']} {looked_up}, {s['from_archive']} from the archive), "
                   f"{run['feasible_evaluated']} within budget, front of {run['front_size']}; "
                   f"{run['timings']['total_s']:.1f} s")
     notes = []
