@@ -12,6 +12,7 @@ class, and all members of a class get that prediction.
     python bench/learned_proxy.py --threads 1 --out runs/learned_proxy.json
     python bench/learned_proxy.py --models forest --forest extra_trees,random_forest,hist_gradient_boosting
     python bench/learned_proxy.py --models forest --regret   # + simulated search regret
+    python bench/learned_proxy.py --models forest --cv       # + the cross-validated tau `fit` prints
 
 ``--regret`` adds what an exhaustive search with the learned score would return, simulated from its
 predictions and measured latency, with the unlabelled networks as the only candidates: on raspi4,
@@ -62,7 +63,7 @@ def labels_only_regret(dataset: str, labelled: np.ndarray) -> float:
 
 
 def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kind: str | None,
-                  regret: bool = False) -> dict:
+                  regret: bool = False, cv: bool = False) -> dict:
     """Fit on ``n_labels`` drawn classes and score the unlabelled networks: tau, top-5 % tau,
     nDCG@10, nDCG@100, seconds to fit."""
     from hwnas.eval_metrics import ndcg_at_k, rank_correlations, top_fraction
@@ -87,6 +88,10 @@ def evaluate_once(dataset: str, n_labels: int, draw: int, model: str, forest_kin
     ttau, _ = rank_correlations(p[top], a[top])
     out = {"tau": tau, "top_tau": ttau, "ndcg10": ndcg_at_k(p, a, 10), "ndcg100": ndcg_at_k(p, a, 100),
            "fit_s": fit_s, "n_eval": int(held.sum())}
+    if cv:  # what `hwnas proxies fit` reports from the labels alone, beside the held-out truth
+        from hwnas.proxies.learned import cross_validated_tau
+
+        out["cv_tau"] = cross_validated_tau(X[labelled], acc[labelled], model, draw, forest_kind)
     if regret:
         out["top1_regret"], out["front_regret"] = search_regret(dataset, pred, held)
         out["labels_only_regret"] = labels_only_regret(dataset, np.isin(np.arange(acc.size), labelled))
@@ -105,6 +110,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="also write the rows as JSON")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--cv", action="store_true",
+                        help="also the cross-validated tau on the labels that hwnas proxies fit prints")
     parser.add_argument("--regret", action="store_true",
                         help="also the simulated search regret over the unlabelled networks (module docstring)")
     args = parser.parse_args()
@@ -131,19 +138,21 @@ def main() -> None:
                 for model, kind in variants:
                     runs = []
                     for draw in range(args.draws):
-                        runs.append(evaluate_once(ds, n, draw, model, kind, args.regret))
+                        runs.append(evaluate_once(ds, n, draw, model, kind, args.regret, args.cv))
                         bar.update(task, advance=1, status=f"{ds} {n} {kind or model}")
                     row = {"dataset": ds, "labels": n, "model": kind or model, "draws": args.draws,
                            **{k: float(np.mean([r[k] for r in runs])) for k in ("tau", "top_tau", "ndcg10", "ndcg100",
                                                                                   "fit_s")},
                            **{k: float(np.mean([r[k] for r in runs])) for k in ("top1_regret", "front_regret",
                                                                             "labels_only_regret") if args.regret},
+                           **({"cv_tau": float(np.mean([r["cv_tau"] for r in runs]))} if args.cv else {}),
                            "tau_std": float(np.std([r["tau"] for r in runs])),
                            "n_eval": [r["n_eval"] for r in runs]}
                     rows.append(row)
                     print(f"{ds} {n:5d} {row['model']:>22}: tau {row['tau']:.3f} (sd {row['tau_std']:.3f}) "
                           f"top-5% tau {row['top_tau']:.3f} nDCG@10 {row['ndcg10']:.3f} nDCG@100 {row['ndcg100']:.3f} "
                           f"fit {row['fit_s']:.1f} s"
+                          + (f" cross-validated tau on the labels {row['cv_tau']:.3f}" if args.cv else "")
                           + (f" top-1 regret {row['top1_regret']:.2f} best-of-front {row['front_regret']:.2f}"
                              if args.regret else ""), flush=True)
     names = list(dict.fromkeys(r["model"] for r in rows))

@@ -85,8 +85,12 @@ def test_forest_fit_reload_parity_and_held_out_tau(home, tmp_path):
     tau = _held_out_tau(after, idx, "cifar100")
     shuffled = learned.read_labels(_write_labels(tmp_path / "s.csv", idx,
                                                  np.random.default_rng(0).permutation(acc[idx])))
-    bad = learned.fit_learned_proxy("shuffled", shuffled, "cifar100", "forest", seed=3).predict_all()
+    bad_fit = learned.fit_learned_proxy("shuffled", shuffled, "cifar100", "forest", seed=3)
+    bad = bad_fit.predict_all()
     assert tau > 0.6 and _held_out_tau(bad, idx, "cifar100") < 0.3
+    # the cross-validated tau the fit reports says so from the labels alone, below the in-sample one
+    cv, cv_bad = fitted.record["cv_kendall_tau"], bad_fit.record["cv_kendall_tau"]
+    assert tau - 0.2 < cv < tau + 0.1 and cv < fitted.record["train_kendall_tau"] and abs(cv_bad) < 0.25
 
 
 def test_parzc_fit_and_reload_parity(home, tmp_path):

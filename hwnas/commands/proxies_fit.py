@@ -56,7 +56,8 @@ def fit_cmd(space: str, dataset: str, labels: tuple[str, ...], model: str, fores
     rec = fitted.record
     kind = rec["estimator"].get("kind", "parzc")
     click.echo(f"fitted learned proxy {name!r}: {kind} on {rec['n_labels']} labelled networks "
-               f"({rec['n_classes']} isomorphism classes), {ds}, seed {seed}; "
-               f"Kendall tau on the labelled classes {rec['train_kendall_tau']:.3f} (in-sample)")
+               f"({rec['n_classes']} isomorphism classes), {ds}, seed {seed}")
+    click.echo(f"  Kendall tau on labelled networks it was not fitted on ({rec['cv_folds']}-fold cross-validation): "
+               f"{rec['cv_kendall_tau']:.3f} (in-sample: {rec['train_kendall_tau']:.3f})")
     click.echo(f"  saved {proxies_root() / name}; use it with --proxies {name} (hwnas eval proxies) or "
                f"--proxy {name} (hwnas pareto)")
