@@ -220,7 +220,7 @@ def fit_learned_proxy(name: str, labels: Labels, dataset: str = "cifar100", mode
     train_pred = fitted.predict(X[reps])
     from scipy import stats
 
-    cv_tau = cross_validated_tau(X[reps], y, model, seed, forest_kind)
+    cv_tau = cross_validated_tau(X[reps], y, model, seed, forest_kind, progress=progress)
 
     record = {"format": FORMAT, "format_version": 1, "name": name, "model": model, "space": sp.name, "dataset": ds,
               "n_labels": int(labels.indices.size), "n_classes": int(reps.size), "labels": labels.path,
@@ -235,7 +235,7 @@ def fit_learned_proxy(name: str, labels: Labels, dataset: str = "cifar100", mode
 
 
 def cross_validated_tau(X: np.ndarray, y: np.ndarray, model: str, seed: int, forest_kind: str | None = None,
-                        folds: int = 0) -> float:
+                        folds: int = 0, progress: bool = False) -> float:
     """Kendall tau between the labels ``y`` and out-of-fold predictions: ``folds`` (default
     `CV_FOLDS`) shuffled folds under ``seed``, each predicted by the model fitted on the others.
     What the fitted proxy's ranking is worth on networks it was not trained on, from the labels
@@ -243,10 +243,16 @@ def cross_validated_tau(X: np.ndarray, y: np.ndarray, model: str, seed: int, for
     from scipy import stats
     from sklearn.model_selection import KFold
 
+    from hwnas.progress import progress_bar
+
     oof = np.empty(y.size, dtype=np.float64)
-    for train, test in KFold(folds or CV_FOLDS, shuffle=True, random_state=seed).split(X):
-        fold_model, _ = fit_model(X[train], y[train], model, seed, forest_kind)
-        oof[test] = fold_model.predict(X[test])
+    splits = list(KFold(folds or CV_FOLDS, shuffle=True, random_state=seed).split(X))
+    with progress_bar(progress) as bar:
+        task = bar.add_task("cross-validating", total=len(splits), status="")
+        for train, test in splits:
+            fold_model, _ = fit_model(X[train], y[train], model, seed, forest_kind)
+            oof[test] = fold_model.predict(X[test])
+            bar.update(task, advance=1)
     return float(stats.kendalltau(oof, y).statistic)
 
 
