@@ -59,12 +59,11 @@ def suggest_cmd(space: str, dataset: str, count: int, proxy: str | None, labels:
       hwnas proxies fit --dataset cifar100 --labels round1.csv --labels round2.csv --name mine
       hwnas pareto --device raspi4 --latency 8ms --dataset cifar100 --proxy mine
     """
-    from hwnas.proxies.label_selection import labelled_indices, suggest_labels
-    from hwnas.storage import atomic_write, check_output_path
-
     from hwnas.devices.registry import get_device
     from hwnas.errors import HwnasUsageError
+    from hwnas.proxies.label_selection import labelled_indices, suggest_labels
     from hwnas.search.budget import parse_budget
+    from hwnas.storage import atomic_write, check_output_path
 
     path = check_output_path(out, probe=True)
     budgets = [parse_budget(text, metric) for metric, text in

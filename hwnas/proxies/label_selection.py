@@ -195,17 +195,11 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
 def labelled_indices(paths: Sequence[str], space: str = "nb201") -> list[int]:
     """NB201 indices named in the ``arch`` column of the CSV files ``paths`` (an accuracy is not
     needed: networks still being trained count as labelled too)."""
-    from pathlib import Path
-
-    from hwnas.archcsv import arch_values, read_csv
+    from hwnas.archcsv import arch_values
+    from hwnas.proxies.learned import read_label_file
 
     out: list[int] = []
     for path in paths:
-        p = Path(path).expanduser()
-        if not p.is_file():
-            raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
-        header, rows = read_csv(p, "arch")
-        if "arch" not in header:
-            raise HwnasUsageError(f"{p}: needs a column arch (has: {', '.join(header) or 'nothing'})")
+        p, rows = read_label_file(path, ("arch",))
         out += [index for _, index, _, _ in arch_values(p, rows, space, "accuracy")]
     return out

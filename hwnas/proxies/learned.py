@@ -136,6 +136,21 @@ def is_learned(name: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- labels ----
+def read_label_file(path: "str | os.PathLike[str]", columns: Sequence[str]) -> tuple[Path, list[dict[str, str]]]:
+    """(the path, its rows) of the labels CSV ``path``, which must be a file with ``columns``;
+    a one-line usage error otherwise."""
+    from hwnas.archcsv import read_csv
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
+    header, rows = read_csv(p, " and ".join(columns))
+    if not set(columns) <= set(header):
+        need = "columns " + " and ".join(columns) if len(columns) > 1 else f"a column {columns[0]}"
+        raise HwnasUsageError(f"{p}: needs {need} (has: {', '.join(header) or 'nothing'})")
+    return p, rows
+
+
 def read_labels(path: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]", space: str = "nb201") -> Labels:
     """Read a labels CSV, or several (e.g. one per labelling round) as one set: columns ``arch``
     (NB201 index, arch string or six op ids) and ``accuracy`` (test accuracy in %, 0..100).
@@ -143,7 +158,7 @@ def read_labels(path: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     non-finite / out-of-range accuracy, an architecture given twice (in one file or across
     files); and too few rows (fewer than `MIN_LABELS` isomorphism classes). Several files: the
     path is their paths joined by ", " and the hash the SHA-256 of their hashes in order."""
-    from hwnas.archcsv import arch_values, read_csv
+    from hwnas.archcsv import arch_values
 
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     if not paths:
@@ -151,12 +166,7 @@ def read_labels(path: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
     seen: dict[int, str] = {}
     indices, values, resolved, hashes = [], [], [], []
     for one in paths:
-        p = Path(one).expanduser()
-        if not p.is_file():
-            raise HwnasUsageError(f"labels file {str(p)!r} does not exist or is not a file")
-        header, rows = read_csv(p, "arch and accuracy")
-        if "arch" not in header or "accuracy" not in header:
-            raise HwnasUsageError(f"{p}: needs columns arch and accuracy (has: {', '.join(header) or 'nothing'})")
+        p, rows = read_label_file(one, ("arch", "accuracy"))
         for line, index, raw, value in arch_values(p, rows, space, "accuracy"):
             if not (np.isfinite(value) and 0.0 <= value <= 100.0):
                 raise HwnasUsageError(f"{p}: line {line}: accuracy {raw!r} is not a finite percentage in 0..100")
