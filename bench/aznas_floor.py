@@ -3,12 +3,14 @@ the same network at the same batch and threads, interleaved in one process on th
 
     python bench/aznas_floor.py                       # 40 networks, CIFAR-100, batch 64, 2 threads
     python bench/aznas_floor.py --threads 1 --archs 40 --out bench/results/aznas_floor.json
+    python bench/aznas_floor.py --threads 1 --proxies jacob_cov,meco,swap   # another score, same floor
 
 Per network, in alternating order (proxy first on even networks, floor first on odd ones):
 
 * proxy: the whole live call a search pays, `hwnas.eval.score_architecture(index, ["az_nas"],
-  dataset, batch_size=B)`: build, Kaiming-normal init, probe batch, the shared forward pass, the
-  block backward passes, the eigen-decompositions and the complexity count;
+  dataset, batch_size=B)` (or the proxies of ``--proxies``): build, Kaiming-normal init, probe
+  batch, the shared forward pass, the block backward passes, the eigen-decompositions and the
+  complexity count;
 * floor: the same network (built and initialised outside the timer), BatchNorm in training mode
   as in the proxy, ``logits = model(x)`` then ``autograd.grad(logits, x, ones)`` on the same
   Gaussian batch -- what AZ-NAS cannot avoid (its trainability needs gradients at every block
@@ -18,7 +20,7 @@ Networks: the first N of ``numpy.random.default_rng(0).choice(15625, 200)``, map
 class representatives so each live score can be checked against the shipped class table
 (`hwnas.proxies.table`; it was computed with one thread, so a few ulps may differ). Reports the
 median proxy / floor ratio over networks and the ratio of medians; prints a JSON record.
-``--breakdown`` also times each part of the call by hand on the same networks (median ms).
+``--breakdown`` (AZ-NAS) also times each part of the call by hand on the same networks (median ms).
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar100")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--proxies", default="az_nas", help="comma-separated proxies scored in one call")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time each part of the call by hand (build, forward, draws, backward, ...)")
     parser.add_argument("--out", default=None)
@@ -116,6 +119,7 @@ def main() -> None:
     from hwnas.spaces import get_space
     from hwnas.spaces.nb201 import representative_indices
 
+    proxies = tuple(p.strip() for p in args.proxies.split(","))
     sp = get_space("nb201")
     spec = sp.dataset(args.dataset)
     reps = representative_indices()
@@ -123,7 +127,7 @@ def main() -> None:
     indices = [int(reps[i]) for i in sample[: args.archs]]
     table = None
     if table_batch_size(args.dataset) == args.batch_size:
-        table = shipped_scores("nb201", args.dataset, ("az_nas",), 0, args.batch_size)
+        table = shipped_scores("nb201", args.dataset, proxies, 0, args.batch_size)
 
     def floor(index: int, channels_last: bool = False) -> float:
         arch = sp.parse(str(index))
@@ -135,7 +139,7 @@ def main() -> None:
 
     def proxy(index: int) -> tuple[float, dict[str, float]]:
         start = time.perf_counter()
-        scores = score_architecture(index, ["az_nas"], args.dataset, batch_size=args.batch_size)
+        scores = score_architecture(index, list(proxies), args.dataset, batch_size=args.batch_size)
         return (time.perf_counter() - start) * 1000.0, scores
 
     proxy(indices[0]), floor(indices[0]), floor(indices[0], True)  # warm-up, not timed
@@ -166,7 +170,8 @@ def main() -> None:
         "measured_on": time.strftime("%Y-%m-%d"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "torch": torch.__version__},
-        "archs": len(indices), "dataset": args.dataset, "batch_size": args.batch_size, "threads": args.threads,
+        "proxies": list(proxies), "archs": len(indices), "dataset": args.dataset, "batch_size": args.batch_size,
+        "threads": args.threads,
         "proxy_ms_median": round(float(np.median(a[:, 0])), 1),
         "floor_ms_median": round(float(np.median(a[:, 1])), 1),
         "floor_channels_last_ms_median": round(float(np.median(a[:, 2])), 1),

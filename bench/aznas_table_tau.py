@@ -92,6 +92,10 @@ def candidates(columns: "set[str]") -> dict[str, list[str]]:
                 "az_nas + synflow_log1p + jacob_cov + meco": az + ["synflow_log1p", "jacob_cov", "meco"],
                 "az_trainability + az_complexity + jacob_cov + meco": [
                     "az_trainability", "az_complexity", "jacob_cov", "meco"]}
+    if {"swap", "jacob_cov", "meco"} <= columns:  # SWAP, and the aggregate bench/aggregate_regret.py picks
+        out |= {"swap": ["swap"], "jacob_cov + meco": ["jacob_cov", "meco"],
+                "jacob_cov + meco + swap": ["jacob_cov", "meco", "swap"],
+                "az_nas + synflow_log1p + jacob_cov + meco + swap": az + ["synflow_log1p", "jacob_cov", "meco", "swap"]}
     return out
 
 

@@ -19,7 +19,8 @@ from _report import emit
 SETTINGS = {
     "az_nas": ("az_nas",),
     "az_nas + synflow_log1p + jacob_cov": ("az_nas", "synflow_log1p", "jacob_cov"),
-    "az_nas + synflow_log1p + jacob_cov + meco (the NB201 default)": ("az_nas", "synflow_log1p", "jacob_cov", "meco"),
+    "az_nas + synflow_log1p + jacob_cov + meco": ("az_nas", "synflow_log1p", "jacob_cov", "meco"),
+    "jacob_cov + meco + swap (the NB201 default)": ("jacob_cov", "meco", "swap"),
     "az_trainability + az_complexity + jacob_cov + meco": ("az_trainability", "az_complexity", "jacob_cov", "meco"),
 }
 

@@ -212,7 +212,7 @@ def pareto(
     past ``ray_timeout`` seconds is retried once, then recorded as failed: ``docs/distributed.md``).
 
     ``proxy``: one proxy or several, comma-separated and rank-aggregated; None takes the space's
-    default (`hwnas.search.run.default_proxy`: ``az_nas,synflow_log1p,jacob_cov,meco`` on NAS-Bench-201,
+    default (`hwnas.search.run.default_proxy`: ``jacob_cov,meco,swap`` on NAS-Bench-201,
     ``az_nas`` elsewhere).
 
     Bad arguments raise `HwnasUsageError` naming the parameter, before any work."""

@@ -40,7 +40,7 @@ CONNECTED = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "avg_pool_3x3", "no
 DISCONNECTED = ("none",) * 6
 ALL = (
     "az_complexity", "az_expressivity", "az_nas", "az_progressivity", "az_trainability", "fisher",
-    "flops", "grad_norm", "grasp", "jacob_cov", "meco", "naswot", "params", "snip", "synflow", "synflow_log1p",
+    "flops", "grad_norm", "grasp", "jacob_cov", "meco", "naswot", "params", "snip", "swap", "synflow", "synflow_log1p",
     "xi_gsnr", "vkdnw", "vkdnw_dim", "vkdnw_single", "zen", "zico",
 )
 
@@ -354,6 +354,43 @@ def test_naswot_prefers_distinct_codes_over_collapsed_ones():
     assert s_distinct > s_nearly
 
 
+# --- swap ----------------------------------------------------------------------------------------
+def test_swap_counts_the_distinct_sample_wise_patterns_of_every_relu_unit():
+    net = mlp(seed=0)
+    twice = nn.Sequential(*net[:2], nn.ReLU(), nn.ReLU(inplace=True), *net[2:])  # same units read twice
+    for batch in (16, 40, 5):  # patterns span the first min(16, B) samples
+        data = make_batch((3, 4, 4), batch, CLASSES, seed=1)
+        pre = net[1](net[0](data.inputs)).detach()  # the only ReLU's input, [B, 16 units]
+        s = min(batch, 16)
+        expected = len({tuple(bool(v > 0) for v in pre[:s, n]) for n in range(pre.shape[1])})
+        assert 1 < expected <= 16
+        assert get_proxy("swap").score(net, (3, 4, 4), batch=data) == expected
+        assert get_proxy("swap").score(twice, (3, 4, 4), batch=data) == expected  # counted once
+    collapsed = mlp(seed=0)  # every pre-activation is +1: one pattern
+    with torch.no_grad():
+        collapsed[1].weight.zero_()
+        collapsed[1].bias.fill_(1.0)
+    assert get_proxy("swap").score(collapsed, (3, 4, 4), batch=16) == 1.0
+    with pytest.raises(HwnasUsageError, match="nn.ReLU"):
+        get_proxy("swap").score(nn.Sequential(nn.Flatten(), nn.Linear(48, CLASSES)), (3, 4, 4))
+
+
+def test_swap_reads_units_of_every_relu_and_position():
+    model = init_kaiming_normal(tiny_nb201(), seed=0)
+    data = make_batch(SHAPE, 16, CLASSES, seed=0)
+    codes: list[torch.Tensor] = []
+    handles = [m.register_forward_pre_hook(lambda m, i: codes.append((i[0] > 0).reshape(16, -1)))
+               for m in model.modules() if isinstance(m, nn.ReLU)]
+    with torch.no_grad():
+        model.train()(data.inputs)
+    for h in handles:
+        h.remove()
+    units = torch.cat(codes, dim=1)
+    expected = len({tuple(col.tolist()) for col in units.T})
+    assert expected > 50
+    assert get_proxy("swap").score(model, SHAPE, batch=data) == expected
+
+
 # --- the gradient proxies against their definitions ---------------------------------------------
 def test_gradient_proxies_match_their_definitions():
     net = mlp(bn=True, seed=0)
@@ -415,11 +452,16 @@ def test_shared_pass_proxies_cost_one_forward():
         net.register_forward_hook(lambda m, i, o: batch_forwards.append(i[0].shape[0]))
         return net
 
-    names = ["naswot", "grad_norm", "snip", "fisher", "jacob_cov", "az_nas", "az_trainability"]
+    names = ["naswot", "swap", "meco", "grad_norm", "snip", "fisher", "jacob_cov", "az_nas", "az_trainability"]
     scores = score_all(factory, names, SHAPE, CLASSES, seed=0, batch_size=16)
     assert batch_forwards.count(16) == 1  # (count_flops adds one single-sample forward)
-    assert list(scores) == ["naswot", "grad_norm", "snip", "fisher", "jacob_cov", "az_expressivity",
+    assert list(scores) == ["naswot", "swap", "meco", "grad_norm", "snip", "fisher", "jacob_cov", "az_expressivity",
                             "az_progressivity", "az_trainability", "az_complexity"]
+    # MeCo read off the shared pass equals its own forward pass (meco_score), bit for bit
+    from hwnas.proxies.meco import meco_score
+
+    model = init_kaiming_normal(tiny_nb201(), seed=0)
+    assert scores["meco"] == meco_score(model, make_batch(SHAPE, 16, CLASSES, seed=0))
 
 
 def test_scores_are_deterministic_and_independent_of_order_and_company():

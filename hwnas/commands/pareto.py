@@ -26,7 +26,7 @@ import click
               help="Dataset the networks are built for [default: cifar100; imagenet for mbv2].")
 @click.option("--proxy", default=None,
               help="Zero-cost proxy; several, comma-separated, are rank-aggregated (AZ-NAS Eq. 12) "
-                   "[default: az_nas,synflow_log1p,jacob_cov,meco on nb201, az_nas on fbnet and mbv2].")
+                   "[default: jacob_cov,meco,swap on nb201, az_nas on fbnet and mbv2].")
 @click.option("--evaluations", default=1000, show_default=True, type=int,
               help="Distinct architectures (isomorphism classes) to evaluate.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Search seed (same seed, same front).")

@@ -3,7 +3,7 @@
 Registered proxies (``PROXIES.names()``), by cost class:
 
 * free: ``params``, ``flops``, ``az_complexity``
-* forward: ``naswot``, ``zen``, ``meco``, ``az_expressivity``, ``az_progressivity``
+* forward: ``naswot``, ``swap``, ``zen``, ``meco``, ``az_expressivity``, ``az_progressivity``
 * backward: ``grad_norm``, ``snip``, ``fisher``, ``grasp``, ``jacob_cov``, ``synflow``,
   ``az_trainability``, ``az_nas`` (all four AZ-NAS scores)
 * multi-batch: ``xi_gsnr``, ``zico``
@@ -24,6 +24,7 @@ from hwnas.proxies import (  # noqa: F401  (imported so that they register)
     naswot,
     params,
     snip,
+    swap,
     synflow,
     vkdnw,
     xi_gsnr,

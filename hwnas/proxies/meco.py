@@ -39,9 +39,27 @@ def min_correlation_eigenvalue(feature_map: "torch.Tensor") -> float:
     return float(torch.linalg.eigvalsh(corr)[0])
 
 
+def module_output_term(output: object) -> float | None:
+    """One module's MeCo term: lambda_min of its output's first sample, or None for an output
+    MeCo skips (fewer than three dimensions, or one position per channel). A tuple / list output
+    is read at its first element."""
+    import torch
+
+    out = output[0] if isinstance(output, (tuple, list)) else output
+    if isinstance(out, torch.Tensor) and out.dim() >= 3 and out[0, 0].numel() >= 2:
+        return min_correlation_eigenvalue(out[0])
+    return None
+
+
+def meco_total(terms: "list[float]") -> float:
+    """MeCo from its module terms: their exact sum, non-finite terms dropped."""
+    return math.fsum(t for t in terms if math.isfinite(t))
+
+
 def meco_score(model: "nn.Module", data: "ProxyInput") -> float:
     """MeCo of ``model`` as it is, on the first sample of ``data`` (one training-mode forward of
-    the whole batch; the model's flags and buffers are restored)."""
+    the whole batch; the model's flags and buffers are restored). The ``meco`` proxy reads the
+    same terms off the shared pass (`hwnas.proxies.passes`), which runs the same forward."""
     import torch
 
     from hwnas.proxies.passes import preserved_state
@@ -49,9 +67,9 @@ def meco_score(model: "nn.Module", data: "ProxyInput") -> float:
     terms: list[float] = []
 
     def hook(module: "nn.Module", inputs: object, output: object) -> None:
-        out = output[0] if isinstance(output, (tuple, list)) else output
-        if isinstance(out, torch.Tensor) and out.dim() >= 3 and out[0, 0].numel() >= 2:
-            terms.append(min_correlation_eigenvalue(out[0]))
+        term = module_output_term(output)
+        if term is not None:
+            terms.append(term)
 
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     handles = [m.register_forward_hook(hook) for m in model.modules()]
@@ -62,18 +80,20 @@ def meco_score(model: "nn.Module", data: "ProxyInput") -> float:
         finally:
             for h in handles:
                 h.remove()
-    return math.fsum(t for t in terms if math.isfinite(t))
+    return meco_total(terms)
 
 
 @register
 class Meco(Proxy):
     """Sum over modules of the smallest eigenvalue of the channel correlation matrix of the
-    first probe sample's feature map (module docstring). One forward, no backward."""
+    first probe sample's feature map (module docstring), read off the shared forward pass: no
+    pass of its own, no backward."""
 
     name = "meco"
     description = "MeCo: sum over modules of the min eigenvalue of channel correlations of one sample's map"
     cost = "forward"
+    needs = frozenset({"meco_terms"})
     aliases = ("meco_score",)
 
     def compute(self, ctx: "ScoringContext") -> dict[str, float]:
-        return {self.name: meco_score(ctx.model, ctx.data)}
+        return {self.name: meco_total(ctx.main_pass(self.needs).meco_terms)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
@@ -70,11 +71,57 @@ class MainPass:
     logits: torch.Tensor | None = None
     relu_kernel: np.ndarray | None = None  # [B, B] float64, NASWOT's K (matches per ReLU unit)
     relu_units: int = 0  # number of ReLU units the kernel counts
+    relu_patterns: int = 0  # SWAP: distinct activation patterns of the ReLU units over the first samples
+    meco_terms: list[float] = field(default_factory=list)  # MeCo: lambda_min per module output, sample 0
     features: list[torch.Tensor] = field(default_factory=list)  # primary-block outputs, detached
     block_sigmas: list[float] = field(default_factory=list)  # spectral norm of block l = 1..L-1
     input_jacobian: torch.Tensor | None = None  # [B, prod(input_shape)]
     weight_grads: list[tuple[torch.Tensor, torch.Tensor | None]] = field(default_factory=list)
     fisher_per_layer: list[float] = field(default_factory=list)
+
+
+SWAP_SAMPLES = 16  # SWAP-Score's sample count (Peng et al. 2024): patterns of 16 bits
+
+
+def pattern_bits(samples: int) -> torch.Tensor:
+    """[samples, 1] int64 weights 2^0 .. 2^(samples-1) that pack one bit per sample."""
+    return (2 ** torch.arange(samples, dtype=torch.int64)).reshape(samples, 1)
+
+
+def pack_patterns(positive: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """[units] int64: unit n's activation pattern over the first ``len(bits)`` samples of the
+    [B, units] boolean ``positive``, as an integer (bit s = sample s's pre-activation > 0)."""
+    return (positive[: bits.shape[0]].long() * bits).sum(dim=0)
+
+
+class SeenTensors:
+    """Tensors met during one pass, by identity and version (an in-place change makes a tensor
+    new again), held through weak references so that none is kept alive and a freed tensor's
+    reused id is not mistaken for it; optionally a value computed from each."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[weakref.ref, int, object]] = {}
+
+    def _entry(self, t: torch.Tensor) -> "tuple[weakref.ref, int, object] | None":
+        entry = self._seen.get(id(t))
+        if entry is not None and entry[0]() is t and entry[1] == t._version:
+            return entry
+        return None
+
+    def first_time(self, t: torch.Tensor) -> bool:
+        """True the first time ``t`` (in its current version) is met, and it is now seen."""
+        if self._entry(t) is not None:
+            return False
+        self.remember(t, None)
+        return True
+
+    def value(self, t: torch.Tensor) -> object:
+        """The value remembered for ``t`` in its current version, else None."""
+        entry = self._entry(t)
+        return None if entry is None else entry[2]
+
+    def remember(self, t: torch.Tensor, value: object) -> None:
+        self._seen[id(t)] = (weakref.ref(t), t._version, value)
 
 
 def rademacher(shape: Sequence[int], g: torch.Generator) -> torch.Tensor:
@@ -135,18 +182,28 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
         # --- hooks ---------------------------------------------------------------------------
         kernel = np.zeros((data.batch_size, data.batch_size), dtype=np.float64)
         units = 0
-        if "relu_codes" in wanted:
+        want_codes, want_patterns = "relu_codes" in wanted, "relu_patterns" in wanted
+        if want_codes or want_patterns:
             relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
             if not relus:
                 raise HwnasUsageError(
-                    f"naswot needs nn.ReLU modules, {type(model).__name__} has none"
+                    f"naswot and swap need nn.ReLU modules, {type(model).__name__} has none"
                 )
+            bits = pattern_bits(min(data.batch_size, SWAP_SAMPLES))
+            seen = torch.zeros(2 ** bits.shape[0], dtype=torch.bool)  # patterns met so far
+
+            packed = SeenTensors()  # a tensor read by several ReLUs adds its patterns once
 
             def relu_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
                 nonlocal kernel, units
-                codes = (inputs[0].detach().reshape(inputs[0].shape[0], -1) > 0).float()
-                kernel += (codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T).double().numpy()
-                units += codes.shape[1]
+                x = inputs[0].detach()
+                if want_codes:
+                    codes = (x.reshape(x.shape[0], -1) > 0).float()
+                    kernel += (codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T).double().numpy()
+                    units += codes.shape[1]
+                if want_patterns and packed.first_time(inputs[0]):
+                    first = x[: bits.shape[0]]
+                    seen[pack_patterns(first.reshape(first.shape[0], -1) > 0, bits).cpu()] = True
 
             # a pre-hook sees the input before an in-place ReLU overwrites it
             handles += [m.register_forward_pre_hook(relu_hook) for m in relus]
@@ -176,6 +233,22 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                 handles.append(b.register_forward_pre_hook(block_pre_hook))
                 handles.append(b.register_forward_hook(block_hook))
 
+        if "meco_terms" in wanted:
+            from hwnas.proxies.meco import module_output_term
+
+            terms_of = SeenTensors()  # modules returning the same tensor (a block and its last layer) share its term
+
+            def meco_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: object) -> None:
+                tensor = out[0] if isinstance(out, (tuple, list)) else out
+                known = terms_of.value(tensor) if isinstance(tensor, torch.Tensor) else None
+                term = known if known is not None else module_output_term(out)
+                if term is not None:
+                    if known is None and isinstance(tensor, torch.Tensor):
+                        terms_of.remember(tensor, term)
+                    result.meco_terms.append(term)
+
+            handles += [m.register_forward_hook(meco_hook) for m in model.modules()]
+
         layer_outputs: list[tuple[nn.Module, torch.Tensor]] = []
         if "fisher" in wanted:
 
@@ -193,8 +266,10 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
             for h in handles:
                 h.remove()
         result.logits = logits.detach()
-        if "relu_codes" in wanted:
+        if want_codes:
             result.relu_kernel, result.relu_units = kernel, units
+        if want_patterns:
+            result.relu_patterns = int(seen.sum())
         if want_block:
             if len(feats) != len(blocks):
                 raise HwnasUsageError(

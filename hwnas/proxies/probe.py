@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #   weight_grads    -- cross-entropy gradients of every conv / linear weight (one backward)
 #   fisher          -- per-channel Fisher information of conv / linear outputs (same backward)
 PASS_PRODUCTS: frozenset[str] = frozenset(
-    {"relu_codes", "features", "block_grads", "input_jacobian", "weight_grads", "fisher"}
+    {"relu_codes", "relu_patterns", "meco_terms", "features", "block_grads", "input_jacobian", "weight_grads", "fisher"}
 )
 
 
