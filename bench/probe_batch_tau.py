@@ -1,10 +1,11 @@
 """Smaller probe batches as a speed setting: what they cost in ranking quality, on all three
 datasets. The class representatives of the 1,000-network sample (`hwnas.eval.fixed_sample(1000,
-0)`) are scored live with the default NB201 proxies at ``--batch-size`` (per-architecture seed
-from seed 0, one thread, as the shipped class table was computed); batch 64 is read from the
+0)`) are scored live with every proxy of the reported scores at ``--batch-size`` (per-architecture
+seed from seed 0, one thread, as the shipped class table was computed); batch 64 is read from the
 table itself. Kendall tau and top-5 % tau against the test accuracy over the sample's 1,000
-networks (each takes its class's scores), for AZ-NAS and for the default aggregate, both the
-Eq. 12 rank aggregate within the sample.
+networks (each takes its class's scores), for AZ-NAS, the previous NB201 default and the default
+aggregate, each the Eq. 12 rank aggregate within the sample. A stored file lacking a proxy gets
+just that proxy's columns added (its ``ms`` stays that of the first fill).
 
     python bench/probe_batch_tau.py --fill --batch-size 16      # resumable, one file per dataset
     python bench/probe_batch_tau.py --fill --batch-size 32      # (run both side by side: 2 cores)
@@ -30,7 +31,16 @@ import numpy as np
 from _report import emit
 
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
-PROXIES = ("az_nas", "synflow_log1p", "jacob_cov", "meco")
+PREVIOUS_DEFAULT = ("az_nas", "synflow_log1p", "jacob_cov", "meco")
+PROXIES = ("az_nas", "synflow_log1p", "jacob_cov", "meco", "swap")  # every proxy the reported scores read
+
+
+def scores() -> dict[str, tuple[str, ...]]:
+    """Reported score -> its proxies: AZ-NAS, the previous default, hwnas pareto's NB201 default."""
+    from hwnas.search.run import default_proxy
+
+    return {"az_nas": ("az_nas",), "previous default": PREVIOUS_DEFAULT,
+            "default": tuple(default_proxy("nb201").split(","))}
 FOLDER = Path("runs/probe_batch")
 
 
@@ -44,19 +54,24 @@ def sample_classes() -> tuple[np.ndarray, np.ndarray]:
 
 
 def fill(batch: int, dataset: str) -> None:
-    """Score every sampled class representative live at ``batch``; {rep: {column: value}}."""
+    """Score every sampled class representative live at ``batch``; {rep: {column: value}}. Only
+    the proxies a stored file lacks are scored."""
+    from hwnas.eval import outputs_of
     from hwnas.eval_scoring import score_architecture
 
     path = FOLDER / f"b{batch}_{dataset}.json"
-    if path.exists():
-        return
+    out: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
     _, reps = sample_classes()
-    out: dict[str, dict] = {}
     start = time.perf_counter()
     for k, r in enumerate(np.unique(reps)):
+        row = out.setdefault(str(int(r)), {})
+        missing = [p for p in PROXIES if any(c not in row for c in outputs_of(p))]
+        if not missing:
+            continue
         t = time.perf_counter()
-        scores = score_architecture(int(r), list(PROXIES), dataset, seed=0, batch_size=batch)
-        out[str(int(r))] = {**{c: float(v) for c, v in scores.items()}, "ms": (time.perf_counter() - t) * 1000}
+        scored = score_architecture(int(r), missing, dataset, seed=0, batch_size=batch)
+        row.update({c: float(v) for c, v in scored.items()})
+        row.setdefault("ms", (time.perf_counter() - t) * 1000)
         if k % 100 == 0:
             print(f"b{batch} {dataset}: {k} scored, {time.perf_counter() - start:.0f} s", flush=True)
     FOLDER.mkdir(parents=True, exist_ok=True)
@@ -88,7 +103,7 @@ def timing(n: int, batches: list[int], out: "str | None") -> None:
 
     _, reps = sample_classes()
     classes = [int(r) for r in np.unique(reps)[:n]]
-    settings = {"az_nas": ("az_nas",), "default": PROXIES}
+    settings = scores()
     score_architecture(classes[0], list(PROXIES), "cifar100", batch_size=batches[0])  # warm-up
     ms: dict[tuple[str, int], list[float]] = {}
     for r in classes:
@@ -131,24 +146,23 @@ def main() -> None:
     from hwnas.proxies.aggregate import nonlinear_rank_aggregate
 
     idx, reps = sample_classes()
-    az = list(outputs_of("az_nas"))
-    default = [c for p in PROXIES for c in outputs_of(p)]
-    rows, lines = [], ["| dataset | batch | az_nas tau / top-5 % tau | default tau / top-5 % tau | live ms per class (median) |",
-                       "|---|---|---|---|---|"]
+    named = {name: [c for p in proxies for c in outputs_of(p)] for name, proxies in scores().items()}
+    rows, lines = [], ["| dataset | batch | " + " | ".join(f"{n} tau / top-5 % tau" for n in named)
+                       + " | live ms per class, first fill (median) |", "|---|---|" + "---|" * (len(named) + 1)]
     for ds in DATASETS:
         acc = load_ground_truth(ds)[idx]
         top = top_fraction(acc, 0.05)
         for b in (int(v) for v in args.batches.split(",")):
             cols = columns_at(b, ds, reps)
             row = {"dataset": ds, "batch": b}
-            for name, members in (("az_nas", az), ("default", default)):
+            for name, members in named.items():
                 s = nonlinear_rank_aggregate(cols, members)
                 row[name] = {"tau": rank_correlations(s, acc)[0], "top5_tau": rank_correlations(s[top], acc[top])[0]}
             row["ms_median"] = float(np.median(cols["ms"])) if "ms" in cols else None
             rows.append(row)
             ms = "table" if row["ms_median"] is None else f"{row['ms_median']:.0f}"
-            lines.append(f"| {ds} | {b} | {row['az_nas']['tau']:.3f} / {row['az_nas']['top5_tau']:.3f} | "
-                         f"{row['default']['tau']:.3f} / {row['default']['top5_tau']:.3f} | {ms} |")
+            lines.append(f"| {ds} | {b} | " + " | ".join(f"{row[n]['tau']:.3f} / {row[n]['top5_tau']:.3f}" for n in named)
+                         + f" | {ms} |")
     emit(lines, [f"{len(idx)} networks, {np.unique(reps).size} classes; top-5 % = {int(np.size(top))} networks"], rows,
          args.out)
 
