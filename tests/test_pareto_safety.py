@@ -217,8 +217,8 @@ def test_pareto_json_says_what_the_aggregate_is_ranked_against(tmp_path):
     doc = json.loads((tmp_path / "az" / "pareto.json").read_text())
     assert "fixed scale" in doc["columns"]["score"] and "all_evaluated.csv" in doc["columns"]["score"]
     assert doc["score_reference"]["population"] == "shipped score table"
-    for c in ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity"):
-        assert c in res.evaluated.columns  # the absolute components
+    for c in ("jacob_cov", "meco", "swap"):
+        assert c in res.evaluated.columns  # the absolute components of the default
     fixed = hwnas.pareto(device="raspi4", latency="8ms", proxy="params,flops", evaluations=40, pop_size=20,
                          out=tmp_path / "ps")
     doc = json.loads((tmp_path / "ps" / "pareto.json").read_text())

@@ -554,3 +554,22 @@ def test_block_sigmas_equal_the_retained_graph_computation_bit_for_bit():
         expected = [block_spectral_norm(feats[i - 1], feats[i], rademacher(feats[i].shape, g))
                     for i in range(1, len(feats))]
         assert got == expected
+
+
+def test_seen_tensors_tell_a_tensor_met_again_from_a_changed_or_new_one():
+    import gc
+
+    from hwnas.proxies.passes import SeenTensors
+
+    seen = SeenTensors()
+    t = torch.zeros(3)
+    assert seen.first_time(t) and not seen.first_time(t)  # met again: same object, same version
+    t.add_(1.0)  # an in-place change makes it new again
+    assert seen.first_time(t)
+    seen.remember(t, 2.5)
+    assert seen.value(t) == 2.5 and seen.value(torch.zeros(3)) is None
+    ident = id(t)
+    del t
+    gc.collect()
+    fresh = [torch.zeros(3) for _ in range(50)]  # may reuse the freed id
+    assert all(seen.first_time(f) for f in fresh if id(f) == ident) and all(seen.value(f) is None for f in fresh[1:])
