@@ -1,9 +1,10 @@
 """The shared scoring pass and the per-network scoring context.
 
 `ScoringContext` holds one network, its probe batch and everything computed from them, so that
-proxies asking for the same thing share it: all "main pass" proxies (naswot, grad_norm, snip,
-fisher, jacob_cov and the AZ-NAS components) read ONE forward pass of the probe batch, followed
-by the AZ-NAS block backward passes and one cross-entropy backward when any of them needs it.
+proxies asking for the same thing share it: all "main pass" proxies (naswot, swap, meco,
+grad_norm, snip, fisher, jacob_cov and the AZ-NAS components) read ONE forward pass of the probe
+batch, followed by the AZ-NAS block backward passes and one cross-entropy backward when any of
+them needs it.
 
 The pass runs with BatchNorm in training mode (batch statistics), as the official AZ-NAS and
 the zero-cost-proxy code (zero-cost-nas / NASLib) do. It leaves the model as it found it:

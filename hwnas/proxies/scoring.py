@@ -32,8 +32,8 @@ def score_all(
     The network is built once and, with ``init="kaiming_normal"`` (AZ-NAS's setting), given
     `init_kaiming_normal(model, seed)`; ``init="none"`` keeps the factory's weights. All proxies
     see the same weights and the same probe batch ``make_batch(input_shape, batch_size,
-    num_classes, seed)``. Proxies reading the shared pass (naswot, grad_norm, snip, fisher,
-    jacob_cov, AZ-NAS) get ONE forward pass plus the backward passes any of them needs; the
+    num_classes, seed)``. Proxies reading the shared pass (naswot, swap, meco, grad_norm,
+    snip, fisher, jacob_cov, AZ-NAS) get ONE forward pass plus the backward passes any of them needs; the
     others run their own pass. Every pass leaves the model as it found it, so the result does
     not depend on the order of ``names``. The first call in a process applies
     `hwnas.proxies.memory.keep_freed_memory` (an allocator setting; values are unchanged).
