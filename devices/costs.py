@@ -93,6 +93,18 @@ def count_table(space: str, metric: str, dataset: str) -> CostTable:
                      {"counted": f"counted on the built network: {what}"}, dataset)
 
 
+def metric_table(space: str, device: str | None, metric: str, dataset: str) -> CostTable:
+    """The whole-space table of one objective or budget: `count_table` for FLOPs / params (no
+    device needed), else ``device``'s `cost_table` (a one-line usage error without a device)."""
+    from hwnas.search.budget import COUNT_METRICS
+
+    if metric in COUNT_METRICS:
+        return count_table(space, metric, dataset)
+    if device is None:
+        raise HwnasUsageError(f"a {metric} budget needs a device: add --device")
+    return cost_table(space, device, metric)
+
+
 def cost_table(space: str, device: str, metric: str = "latency") -> CostTable:
     """Every architecture's (device, metric) cost, measured where possible (see module doc).
 

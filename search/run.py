@@ -189,13 +189,10 @@ def _device(dev, config: SearchConfig):
 
 def _cost_source(space, dev, metric: str, dataset: str, catalog):
     """The cost table of one objective: whole-space for NB201, per evaluated architecture else."""
-    from hwnas.search.budget import COUNT_METRICS
-
     if space.indexed:
-        from hwnas.devices.costs import cost_table, count_table
+        from hwnas.devices.costs import metric_table
 
-        return count_table(space.name, metric, dataset) if metric in COUNT_METRICS else \
-            cost_table(space.name, dev.name, metric)
+        return metric_table(space.name, dev.name if dev is not None else None, metric, dataset)
     from hwnas.devices.space_costs import run_cost_table
 
     return run_cost_table(space.name, dev.name if dev is not None else None, metric, dataset, catalog)

@@ -457,7 +457,7 @@ def test_shared_pass_proxies_cost_one_forward():
     assert batch_forwards.count(16) == 1  # (count_flops adds one single-sample forward)
     assert list(scores) == ["naswot", "swap", "meco", "grad_norm", "snip", "fisher", "jacob_cov", "az_expressivity",
                             "az_progressivity", "az_trainability", "az_complexity"]
-    # MeCo read off the shared pass equals its own forward pass (meco_score), bit for bit
+    # MeCo read off the full shared pass (gradients on, every hook) equals a MeCo-only pass, bit for bit
     from hwnas.proxies.meco import meco_score
 
     model = init_kaiming_normal(tiny_nb201(), seed=0)

@@ -125,21 +125,13 @@ def within_budgets(reps: np.ndarray, dataset: str, device: str | None, budgets: 
     """Mask over class representatives ``reps``: the class fits every `Budget` in ``budgets`` as
     `hwnas pareto` checks it (its cheapest member on the first budget's cost, each cost's bound
     where a prediction states one; FLOPs / params need no device)."""
-    from hwnas.devices.costs import cost_table, count_table
-    from hwnas.search.budget import COUNT_METRICS
+    from hwnas.devices.costs import metric_table
     from hwnas.search.problem import cheapest_members
 
     ok = np.ones(reps.size, dtype=bool)
     if not budgets:
         return ok
-    tables = []
-    for b in budgets:
-        if b.metric in COUNT_METRICS:
-            tables.append(count_table("nb201", b.metric, dataset))
-        elif device is None:
-            raise HwnasUsageError(f"a {b.metric} budget needs a device: add --device")
-        else:
-            tables.append(cost_table("nb201", device, b.metric))
+    tables = [metric_table("nb201", device, b.metric, dataset) for b in budgets]
     member = cheapest_members(tables[0])[reps]
     for b, t in zip(budgets, tables):
         ok &= t.budget_values()[member] <= b.limit
@@ -154,7 +146,7 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     indices and, for a learned proxy, its own labelled classes; with ``budgets`` (`Budget`s,
     on ``device`` for latency / energy) only classes that fit them, as `hwnas pareto` checks."""
     from hwnas.eval_request import parse_request
-    from hwnas.proxies.learned import is_learned, load_learned
+    from hwnas.proxies.learned import is_learned, labelled_representatives, load_learned
     from hwnas.proxies.table import shipped_columns, table_batch_size, table_info
     from hwnas.spaces import get_space
     from hwnas.search.run import default_proxy
@@ -169,14 +161,13 @@ def suggest_labels(dataset: str, count: int, proxy: str | None = None, labelled:
     proxy = default_proxy("nb201") if proxy is None else str(proxy)
     reps, score = ranking_score(ds, proxy)
     rep_of = representative_indices()
-    done = {int(rep_of[int(i)]) for i in labelled}
-    for p in parse_request(proxy.replace("+", ",")).proxies:
-        if is_learned(p):
-            fitted = load_learned(p)
-            if fitted.record["dataset"] != ds:
-                raise HwnasUsageError(f"learned proxy {p!r} predicts {fitted.record['dataset']} accuracy; suggest for "
-                                      f"--dataset {fitted.record['dataset']}, or fit a proxy on {ds} labels")
-            done |= {int(r) for r in fitted.labelled_classes()}
+    names = parse_request(proxy.replace("+", ",")).proxies
+    for p in names:
+        fitted_on = load_learned(p).record["dataset"] if is_learned(p) else ds
+        if fitted_on != ds:
+            raise HwnasUsageError(f"learned proxy {p!r} predicts {fitted_on} accuracy; suggest for "
+                                  f"--dataset {fitted_on}, or fit a proxy on {ds} labels")
+    done = {int(rep_of[int(i)]) for i in labelled} | labelled_representatives(names)
     nb = NB201Space()
     eligible = sees_input(reps) & ~np.isin(reps, np.fromiter(done, dtype=np.int64, count=len(done)))
     eligible &= within_budgets(reps, ds, device, budgets)

@@ -57,30 +57,18 @@ def meco_total(terms: "list[float]") -> float:
 
 
 def meco_score(model: "nn.Module", data: "ProxyInput") -> float:
-    """MeCo of ``model`` as it is, on the first sample of ``data`` (one training-mode forward of
-    the whole batch; the model's flags and buffers are restored). The ``meco`` proxy reads the
-    same terms off the shared pass (`hwnas.proxies.passes`), which runs the same forward."""
+    """MeCo of ``model`` as it is, on the first sample of ``data``: the shared pass
+    (`hwnas.proxies.passes.run_main_pass`) with only MeCo's terms, i.e. one training-mode forward
+    of the whole batch without gradients; the model's flags and buffers are restored."""
+    from dataclasses import replace
+
     import torch
 
-    from hwnas.proxies.passes import preserved_state
-
-    terms: list[float] = []
-
-    def hook(module: "nn.Module", inputs: object, output: object) -> None:
-        term = module_output_term(output)
-        if term is not None:
-            terms.append(term)
+    from hwnas.proxies.passes import run_main_pass
 
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    with torch.no_grad(), preserved_state(model):
-        model.train()
-        try:
-            model(data.inputs.to(device))
-        finally:
-            for h in handles:
-                h.remove()
-    return meco_total(terms)
+    on_device = replace(data, inputs=data.inputs.to(device), labels=data.labels.to(device))
+    return meco_total(run_main_pass(model, on_device, ["meco_terms"], seed=0).meco_terms)
 
 
 @register
