@@ -18,8 +18,11 @@ Per network, in alternating order (proxy first on even networks, floor first on 
 
 Networks: the first N of ``numpy.random.default_rng(0).choice(15625, 200)``, mapped to their
 class representatives so each live score can be checked against the shipped class table
-(`hwnas.proxies.table`; it was computed with one thread, so a few ulps may differ). Reports the
-median proxy / floor ratio over networks and the ratio of medians; prints a JSON record.
+(`hwnas.proxies.table`; it was computed with one thread, so a few ulps may differ). Each network
+is measured ``--repeats`` times (default 3, the order alternating each time) and its median
+proxy and floor times are used: single measurements on a shared 2-core machine moved the median
+ratio by +-0.03 between identical runs. Reports the median proxy / floor ratio over networks and
+the ratio of medians; prints a JSON record.
 ``--breakdown`` (AZ-NAS) also times each part of the call by hand on the same networks (median ms).
 """
 
@@ -104,6 +107,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--proxies", default="az_nas", help="comma-separated proxies scored in one call")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="times each network is measured (order alternating); its median time is used")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time each part of the call by hand (build, forward, draws, backward, ...)")
     parser.add_argument("--out", default=None)
@@ -146,13 +151,16 @@ def main() -> None:
     rows = []
     worst_rel = 0.0
     for k, index in enumerate(indices):
-        if k % 2 == 0:
-            p_ms, scores = proxy(index)
-            f_ms, cl_ms = floor(index), floor(index, True)
-        else:
-            f_ms, cl_ms = floor(index), floor(index, True)
-            p_ms, scores = proxy(index)
-        rows.append((p_ms, f_ms, cl_ms))
+        timings = []
+        for r in range(args.repeats):
+            if (k + r) % 2 == 0:
+                p_ms, scores = proxy(index)
+                f_ms, cl_ms = floor(index), floor(index, True)
+            else:
+                f_ms, cl_ms = floor(index), floor(index, True)
+                p_ms, scores = proxy(index)
+            timings.append((p_ms, f_ms, cl_ms))
+        rows.append(tuple(np.median(np.asarray(timings), axis=0)))
         if table is not None and index in table:
             for column, ref in table[index].items():
                 live = scores[column]
@@ -170,7 +178,7 @@ def main() -> None:
         "measured_on": time.strftime("%Y-%m-%d"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "torch": torch.__version__},
-        "proxies": list(proxies), "archs": len(indices), "dataset": args.dataset, "batch_size": args.batch_size,
+        "proxies": list(proxies), "archs": len(indices), "repeats": args.repeats, "dataset": args.dataset, "batch_size": args.batch_size,
         "threads": args.threads,
         "proxy_ms_median": round(float(np.median(a[:, 0])), 1),
         "floor_ms_median": round(float(np.median(a[:, 1])), 1),

@@ -255,3 +255,47 @@ def test_meco_sums_every_module_output_of_the_first_sample():
     net.eval()
     assert meco_score(net, data) == pytest.approx(expected, rel=1e-12)
     assert not net.training  # flags restored
+
+
+def test_meco_batched_terms_equal_one_by_one_bit_for_bit():
+    from hwnas.proxies.meco import PendingTerms, min_correlation_eigenvalue, min_correlation_eigenvalues
+
+    g = torch.Generator().manual_seed(0)
+    maps = [torch.randn(c, p, generator=g) for c, p in [(4, 16), (4, 16), (6, 9), (4, 16), (3, 2), (6, 9)]]
+    maps[1][2] = 1.5  # a constant channel (its NaN row becomes 0)
+    maps.append(torch.randn(8, 7, generator=g))  # rank-deficient: 8 channels, 7 positions
+    one_by_one = [min_correlation_eigenvalue(m) for m in maps]
+    assert min_correlation_eigenvalues([m.double() for m in maps]) == one_by_one
+    for max_bytes in (1, 1 << 20):  # computed map by map, or all at the end: the same values
+        pending = PendingTerms(max_bytes=max_bytes)
+        assert [pending.add(m) for m in maps] == list(range(len(maps)))
+        assert pending.values() == one_by_one
+
+
+def test_meco_rank_deficient_map_is_exactly_zero():
+    from hwnas.proxies.meco import min_correlation_eigenvalue, rank_deficient
+
+    x = torch.randn(8, 6, generator=torch.Generator().manual_seed(1))  # rank <= 5 after centring
+    assert rank_deficient(8, 6) and not rank_deficient(5, 6)
+    assert min_correlation_eigenvalue(x) == 0.0
+    lapack = float(torch.linalg.eigvalsh(torch.corrcoef(x.double()))[0])  # what it would compute
+    assert abs(lapack) < 1e-12
+
+
+def test_scoring_pauses_the_garbage_collector_and_restores_it():
+    import gc
+
+    from hwnas.proxies.memory import collection_paused
+
+    states = []
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        with collection_paused():
+            states.append(gc.isenabled())
+        states.append(gc.isenabled())
+    gc.enable()
+    assert states == [False, True, False, False]
+    net = TinyNetwork(CONNECTED, CLASSES, channels=4, cells_per_stage=1)
+    seen = []
+    score_all(lambda: seen.append(gc.isenabled()) or net, ["meco"], SHAPE, CLASSES, batch_size=4)
+    assert seen == [False] and gc.isenabled()

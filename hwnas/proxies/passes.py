@@ -85,14 +85,15 @@ SWAP_SAMPLES = 16  # SWAP-Score's sample count (Peng et al. 2024): patterns of 1
 
 
 def pattern_bits(samples: int) -> torch.Tensor:
-    """[samples, 1] int64 weights 2^0 .. 2^(samples-1) that pack one bit per sample."""
-    return (2 ** torch.arange(samples, dtype=torch.int64)).reshape(samples, 1)
+    """[samples, 1] int32 weights 2^0 .. 2^(samples-1) that pack one bit per sample (samples <= 16:
+    int32 holds every pattern and moves half the bytes of int64)."""
+    return (2 ** torch.arange(samples, dtype=torch.int32)).reshape(samples, 1)
 
 
 def pack_patterns(positive: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-    """[units] int64: unit n's activation pattern over the first ``len(bits)`` samples of the
+    """[units] int32: unit n's activation pattern over the first ``len(bits)`` samples of the
     [B, units] boolean ``positive``, as an integer (bit s = sample s's pre-activation > 0)."""
-    return (positive[: bits.shape[0]].long() * bits).sum(dim=0)
+    return (positive[: bits.shape[0]].int() * bits).sum(dim=0, dtype=torch.int32)
 
 
 class SeenTensors:
@@ -204,7 +205,8 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                     units += codes.shape[1]
                 if want_patterns and packed.first_time(inputs[0]):
                     first = x[: bits.shape[0]]
-                    seen[pack_patterns(first.reshape(first.shape[0], -1) > 0, bits).cpu()] = True
+                    patterns = pack_patterns(first.reshape(first.shape[0], -1) > 0, bits)
+                    seen.index_fill_(0, patterns.cpu().long(), True)  # faster than seen[patterns] = True
 
             # a pre-hook sees the input before an in-place ReLU overwrites it
             handles += [m.register_forward_pre_hook(relu_hook) for m in relus]
@@ -235,18 +237,22 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
                 handles.append(b.register_forward_hook(block_hook))
 
         if "meco_terms" in wanted:
-            from hwnas.proxies.meco import module_output_term
+            from hwnas.proxies.meco import PendingTerms, module_output_map
 
+            pending = PendingTerms()
+            term_order: list[int] = []  # per hooked output, its term's index in ``pending``
             terms_of = SeenTensors()  # modules returning the same tensor (a block and its last layer) share its term
 
             def meco_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: object) -> None:
                 tensor = out[0] if isinstance(out, (tuple, list)) else out
                 known = terms_of.value(tensor) if isinstance(tensor, torch.Tensor) else None
-                term = known if known is not None else module_output_term(out)
-                if term is not None:
-                    if known is None and isinstance(tensor, torch.Tensor):
-                        terms_of.remember(tensor, term)
-                    result.meco_terms.append(term)
+                if known is None:
+                    fmap = module_output_map(out)
+                    known = -1 if fmap is None else pending.add(fmap)  # -1: an output MeCo skips
+                    if isinstance(tensor, torch.Tensor):
+                        terms_of.remember(tensor, known)
+                if known >= 0:
+                    term_order.append(known)
 
             handles += [m.register_forward_hook(meco_hook) for m in model.modules()]
 
@@ -271,6 +277,9 @@ def run_main_pass(model: nn.Module, data: ProxyInput, products: Sequence[str], s
             result.relu_kernel, result.relu_units = kernel, units
         if want_patterns:
             result.relu_patterns = int(seen.sum())
+        if "meco_terms" in wanted:
+            terms = pending.values()
+            result.meco_terms = [terms[k] for k in term_order]
         if want_block:
             if len(feats) != len(blocks):
                 raise HwnasUsageError(

@@ -6,9 +6,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hwnas.init import SkippableDefaultInit
+
 OP_NAMES: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edge order of the arch string: (1<-0), (2<-0), (2<-1), (3<-0), (3<-1), (3<-2).
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+
+
+class Conv2d(SkippableDefaultInit, nn.Conv2d):
+    """`nn.Conv2d` whose default initialisation can be skipped (`hwnas.init.default_init_skipped`)."""
+
+
+class BatchNorm2d(SkippableDefaultInit, nn.BatchNorm2d):
+    """`nn.BatchNorm2d` whose default initialisation can be skipped."""
+
+
+class Linear(SkippableDefaultInit, nn.Linear):
+    """`nn.Linear` whose default initialisation can be skipped."""
 
 
 class ReLUConvBN(nn.Sequential):
@@ -17,8 +31,8 @@ class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out),
+            Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            BatchNorm2d(c_out),
         )
 
 
@@ -98,7 +112,7 @@ class ResNetBasicBlock(nn.Module):
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
         self.downsample = nn.Sequential(
             ChannelsLastAvgPool2d(kernel_size=2, stride=2, padding=0),
-            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
+            Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,7 +131,7 @@ class TinyNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+            Conv2d(3, channels, 3, padding=1, bias=False), BatchNorm2d(channels)
         )
         widths = [channels] * cells_per_stage + [channels * 2] + [channels * 2] * cells_per_stage
         widths += [channels * 4] + [channels * 4] * cells_per_stage
@@ -129,9 +143,9 @@ class TinyNetwork(nn.Module):
             blocks.append(ResNetBasicBlock(c_prev, width) if reduce else InferCell(ops, width))
             c_prev = width
         self.cells = nn.ModuleList(blocks)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        self.lastact = nn.Sequential(BatchNorm2d(c_prev), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        self.classifier = Linear(c_prev, num_classes)
 
     def counted_flops(self, input_shape: "tuple[int, ...]", convention: str, live_only: bool) -> int | None:
         """`hwnas.counting.count_flops` of this network for convention ``"conv_linear"`` with
