@@ -113,3 +113,24 @@ def test_channels_last_pool_is_bit_identical_to_plain_avg_pool(shape, window):
     g = torch.randn_like(plain)
     (g_ours,), (g_plain,) = torch.autograd.grad(ours, x, g), torch.autograd.grad(plain, x, g)
     assert torch.equal(g_ours, g_plain) and g_ours.is_contiguous()
+
+
+def test_skipping_default_init_gives_the_same_initialised_network():
+    from hwnas.init import default_init_skipped, init_kaiming_normal
+    from hwnas.spaces.nb201_ops import Conv2d
+
+    sp = get_space("nb201")
+    arch = sp.parse("1234")
+    with default_init_skipped():
+        skipped = sp.build(arch, "cifar10")
+        bare = Conv2d(2, 2, 1)
+    torch.manual_seed(0)
+    default = sp.build(arch, "cifar10")  # outside the block: PyTorch's default init runs
+    assert not torch.equal(default.classifier.bias, torch.zeros_like(default.classifier.bias))
+    torch.manual_seed(0)
+    again = Conv2d(2, 2, 1)
+    torch.manual_seed(0)
+    assert torch.equal(again.weight, torch.nn.Conv2d(2, 2, 1).weight)  # the subclass's default init is PyTorch's
+    assert bare.weight.shape == (2, 2, 1, 1)
+    a, b = init_kaiming_normal(skipped, 7).state_dict(), init_kaiming_normal(default, 7).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # every parameter and buffer set
