@@ -266,8 +266,9 @@ def test_meco_batched_terms_equal_one_by_one_bit_for_bit():
     maps.append(torch.randn(8, 7, generator=g))  # rank-deficient: 8 channels, 7 positions
     one_by_one = [min_correlation_eigenvalue(m) for m in maps]
     assert min_correlation_eigenvalues([m.double() for m in maps]) == one_by_one
-    for max_bytes in (1, 1 << 20):  # computed map by map, or all at the end: the same values
-        pending = PendingTerms(max_bytes=max_bytes)
+    # stacks computed as each map arrives, or all at the end, or every map "large" (at once)
+    for max_bytes, stack_bytes in ((1, 16 << 20), (1 << 20, 16 << 20), (1 << 20, 16)):
+        pending = PendingTerms(max_bytes=max_bytes, stack_bytes=stack_bytes)
         assert [pending.add(m) for m in maps] == list(range(len(maps)))
         assert pending.values() == one_by_one
 
