@@ -9,6 +9,9 @@ Seed 0 is the shipped class table; other seeds come from score caches written by
         --seed 1 --batch-size 64 --cache runs/cache/ms_in_1.sqlite      # (and --seed 2, ...)
     python bench/seed_regret.py --dataset imagenet16-120 --cache 1=runs/cache/ms_in_1.sqlite \\
         --cache 2=runs/cache/ms_in_2.sqlite --out bench/results/seed_regret_imagenet16.json
+    python bench/seed_regret.py --dataset cifar100 --cache 1=runs/cache/ms_c100_1_0.sqlite \\
+        --cache 1=runs/cache/ms_c100_1_1.sqlite --out bench/results/seed_regret_cifar100.json
+        # (one seed scored in two shards: --shard 0/2 and 1/2, one cache each)
 
 Rows: each seed alone, the sum of the per-seed log-rank aggregates, and the aggregate of the
 per-seed mean values (averaging seeds as a noise-reduction setting).
@@ -25,19 +28,22 @@ from _search_sim import front_regrets
 COLUMNS = ("jacob_cov", "meco", "swap")
 
 
-def cached_columns(path: str, seed: int, dataset: str, batch: int, reps: np.ndarray) -> dict[str, np.ndarray]:
-    """{column: value per class representative} from a score cache (NaN where missing)."""
+def cached_columns(paths: "list[str]", seed: int, dataset: str, batch: int, reps: np.ndarray) -> dict[str, np.ndarray]:
+    """{column: value per class representative} from score caches (shards of one seed)."""
     import sqlite3
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     out = {}
     for column in COLUMNS:
-        rows = dict(con.execute("select arch, value from scores where proxy=? and seed=? and dataset=? "
-                                "and batch_size=?", (column, seed, dataset, batch)).fetchall())
+        rows: dict[int, float] = {}
+        for path in paths:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            rows.update(con.execute("select arch, value from scores where proxy=? and seed=? and dataset=? "
+                                    "and batch_size=?", (column, seed, dataset, batch)).fetchall())
+            con.close()
         out[column] = np.array([np.nan if rows.get(int(r)) is None else rows[int(r)] for r in reps], dtype=float)
         if np.isnan(out[column]).any():
-            raise SystemExit(f"{path}: {int(np.isnan(out[column]).sum())} classes lack {column} at seed {seed}; "
-                             "finish scripts/score_nb201_classes.py first")
+            raise SystemExit(f"{', '.join(paths)}: {int(np.isnan(out[column]).sum())} classes lack {column} at seed "
+                             f"{seed}; finish scripts/score_nb201_classes.py first")
     return out
 
 
@@ -46,7 +52,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="imagenet16-120")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--cache", action="append", default=[], metavar="SEED=PATH",
-                    help="a score cache holding every class at this seed (repeatable)")
+                    help="a score cache of this seed (repeatable; a seed's shards are merged)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -61,10 +67,11 @@ def main() -> None:
     position = np.searchsorted(reps, rep)
     served, table = shipped_columns("nb201", args.dataset, COLUMNS, 0, args.batch_size)
     assert np.array_equal(served, reps), "the shipped table lacks classes"
-    by_seed = {0: table}
+    paths: dict[int, list[str]] = {}
     for item in args.cache:
         seed, path = item.split("=", 1)
-        by_seed[int(seed)] = cached_columns(path, int(seed), args.dataset, args.batch_size, reps)
+        paths.setdefault(int(seed), []).append(path)
+    by_seed = {0: table, **{s: cached_columns(p, s, args.dataset, args.batch_size, reps) for s, p in paths.items()}}
 
     def logrank(values: np.ndarray) -> np.ndarray:
         return np.log(reference_ranks(values, values) / reps.size)[position]
