@@ -258,14 +258,16 @@ def test_meco_sums_every_module_output_of_the_first_sample():
 
 
 def test_meco_batched_terms_equal_one_by_one_bit_for_bit():
-    from hwnas.proxies.meco import PendingTerms, min_correlation_eigenvalue, min_correlation_eigenvalues
+    from hwnas.proxies.meco import PendingTerms, min_correlation_eigenvalue
 
     g = torch.Generator().manual_seed(0)
     maps = [torch.randn(c, p, generator=g) for c, p in [(4, 16), (4, 16), (6, 9), (4, 16), (3, 2), (6, 9)]]
     maps[1][2] = 1.5  # a constant channel (its NaN row becomes 0)
     maps.append(torch.randn(8, 7, generator=g))  # rank-deficient: 8 channels, 7 positions
     one_by_one = [min_correlation_eigenvalue(m) for m in maps]
-    assert min_correlation_eigenvalues([m.double() for m in maps]) == one_by_one
+    default = PendingTerms()  # float64 maps, default bounds
+    assert [default.add(m.double()) for m in maps] == list(range(len(maps)))
+    assert default.values() == one_by_one
     # stacks computed as each map arrives, or all at the end, or every map "large" (at once)
     for max_bytes, stack_bytes in ((1, 16 << 20), (1 << 20, 16 << 20), (1 << 20, 16)):
         pending = PendingTerms(max_bytes=max_bytes, stack_bytes=stack_bytes)

@@ -20,7 +20,7 @@ float64 (P_m is symmetric; the official code takes the real part of ``torch.lina
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from hwnas.proxies.base import Proxy, register
 
@@ -73,15 +73,6 @@ def min_eigenvalues_of_stack(x: "torch.Tensor") -> list[float]:
     return torch.linalg.eigvalsh(corr)[:, 0].tolist()
 
 
-def min_correlation_eigenvalues(maps: "Sequence[torch.Tensor]") -> list[float]:
-    """`min_correlation_eigenvalue` of each [C, positions] map, bit for bit, the maps of one
-    shape computed together (`min_eigenvalues_of_stack`)."""
-    pending = PendingTerms()
-    for m in maps:
-        pending.add(m)
-    return pending.values()
-
-
 def module_output_map(output: object) -> "torch.Tensor | None":
     """The first sample of a module's output as MeCo reads it, a [C, positions] view (not a
     copy), or None for an output MeCo skips (fewer than three dimensions, or one position per
@@ -92,13 +83,6 @@ def module_output_map(output: object) -> "torch.Tensor | None":
     if isinstance(out, torch.Tensor) and out.dim() >= 3 and math.prod(out.shape[2:]) >= 2:
         return out.detach()[0].reshape(out.shape[1], -1)  # detached first: no autograd view
     return None
-
-
-def module_output_term(output: object) -> float | None:
-    """One module's MeCo term: lambda_min of its output's first sample, or None for an output
-    MeCo skips (`module_output_map`)."""
-    fmap = module_output_map(output)
-    return None if fmap is None else min_correlation_eigenvalue(fmap)
 
 
 class PendingTerms:
@@ -126,18 +110,19 @@ class PendingTerms:
         shape = (int(fmap.shape[0]), int(fmap.shape[1]))
         if rank_deficient(*shape):
             return index
-        if shape[0] * shape[1] * 8 > self.stack_bytes // 16:  # a large map: computed at once, while in cache
-            self._values[index] = min_eigenvalues_of_stack(fmap.detach().double()[None])[0]
+        map_bytes = shape[0] * shape[1] * 8  # float64
+        if map_bytes > self.stack_bytes // 16:  # a large map: computed at once, while in cache
+            self._values[index] = min_correlation_eigenvalue(fmap)
             return index
         slot = self._open.get(shape)
         if slot is None or len(self._stacks[slot][1]) == self._stacks[slot][0].shape[0]:
-            capacity = max(1, self.stack_bytes // (shape[0] * shape[1] * 8))
+            capacity = max(1, self.stack_bytes // map_bytes)
             self._stacks.append((torch.empty(capacity, *shape, dtype=torch.float64), []))
             slot = self._open[shape] = len(self._stacks) - 1
         stack, indices = self._stacks[slot]
         stack[len(indices)].copy_(fmap.detach())
         indices.append(index)
-        self._bytes += shape[0] * shape[1] * 8
+        self._bytes += map_bytes
         if self._bytes >= self.max_bytes:
             self._flush()
         return index
