@@ -29,20 +29,19 @@ COLUMNS = ("jacob_cov", "meco", "swap")
 
 
 def cached_columns(paths: "list[str]", seed: int, dataset: str, batch: int, reps: np.ndarray) -> dict[str, np.ndarray]:
-    """{column: value per class representative} from score caches (shards of one seed)."""
-    import sqlite3
+    """{column: value per class representative} from score caches (shards of one seed), read
+    with `hwnas.eval_cache.ScoreCache` under this hwnas version's key."""
+    from hwnas.eval_cache import CacheKey, ScoreCache, version_tag
 
-    out = {}
-    for column in COLUMNS:
-        rows: dict[int, float] = {}
-        for path in paths:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            rows.update(con.execute("select arch, value from scores where proxy=? and seed=? and dataset=? "
-                                    "and batch_size=?", (column, seed, dataset, batch)).fetchall())
-            con.close()
-        out[column] = np.array([np.nan if rows.get(int(r)) is None else rows[int(r)] for r in reps], dtype=float)
-        if np.isnan(out[column]).any():
-            raise SystemExit(f"{', '.join(paths)}: {int(np.isnan(out[column]).sum())} classes lack {column} at seed "
+    key = CacheKey("nb201", dataset, seed, batch, version_tag())
+    found = {}
+    for path in paths:
+        with ScoreCache(path) as cache:
+            found.update(cache.lookup(key, reps, COLUMNS))
+    out = {c: np.array([found[(int(r), c)].value if (int(r), c) in found else np.nan for r in reps]) for c in COLUMNS}
+    for column, values in out.items():
+        if np.isnan(values).any():
+            raise SystemExit(f"{', '.join(paths)}: {int(np.isnan(values).sum())} classes lack {column} at seed "
                              f"{seed}; finish scripts/score_nb201_classes.py first")
     return out
 

@@ -62,28 +62,20 @@ def score_all(
     for proxy in proxies:
         needs |= proxy.needs
     with collection_paused():  # (hwnas.proxies.memory) building alone triggered ~4 ms of collections
-        # the network dies inside the block, so re-enabling the collector finds little new to scan
-        return _score_network(model_factory, proxies, needs, input_shape, num_classes, seed, batch_size, init,
-                              device, probe)
-
-
-def _score_network(model_factory: Callable[[], nn.Module], proxies: list, needs: set[str],
-                   input_shape: Sequence[int], num_classes: int, seed: int, batch_size: int, init: str,
-                   device: str, probe: "ProxyInput | None") -> dict[str, float]:
-    """`score_all`'s work on one network, once the arguments are checked."""
-    if init == "kaiming_normal":  # the factory's default initialisation would be overwritten
-        with default_init_skipped():
+        if init == "kaiming_normal":  # the factory's default initialisation would be overwritten
+            with default_init_skipped():
+                model = model_factory()
+            init_kaiming_normal(model, seed)
+        else:
             model = model_factory()
-        init_kaiming_normal(model, seed)
-    else:
-        model = model_factory()
-    if device != "cpu":  # built and initialised on the CPU (same weights), then moved; the
-        model = model.to(device)  # context moves every probe batch to the model's device
-    ctx = ScoringContext(model, input_shape, seed=seed, batch=batch_size, num_classes=num_classes,
-                         needs=needs, probe=probe)
-    scores: dict[str, float] = {}
-    for proxy in proxies:
-        values = ctx.evaluate(proxy)
-        for key in proxy.outputs:
-            scores[key] = values[key]
+        if device != "cpu":  # built and initialised on the CPU (same weights), then moved; the
+            model = model.to(device)  # context moves every probe batch to the model's device
+        ctx = ScoringContext(model, input_shape, seed=seed, batch=batch_size, num_classes=num_classes,
+                             needs=needs, probe=probe)
+        scores: dict[str, float] = {}
+        for proxy in proxies:
+            values = ctx.evaluate(proxy)
+            for key in proxy.outputs:
+                scores[key] = values[key]
+        del ctx, model  # freed while the collector is off: re-enabling it finds little new to scan
     return scores
