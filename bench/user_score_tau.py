@@ -21,14 +21,16 @@ from _report import emit
 DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
 
-def user_scores(proxy: "str | None", dataset: str, device: str, out: Path) -> tuple[np.ndarray, dict]:
+def user_scores(proxy: "str | None", dataset: str, device: str, out: Path,
+                batch_size: "int | None" = None) -> tuple[np.ndarray, dict]:
     """(score of each of the 15,625 networks, the run's run.json record) from an exhaustive run."""
     import pandas as pd
 
     from hwnas.api import pareto
     from hwnas.spaces.nb201 import representative_indices
 
-    res = pareto(device=device, dataset=dataset, proxy=proxy, algorithm="exhaustive", out=out, progress=False)
+    res = pareto(device=device, dataset=dataset, proxy=proxy, algorithm="exhaustive", out=out, progress=False,
+                 batch_size=batch_size)
     rows = pd.read_csv(out / "all_evaluated.csv")
     by_class = dict(zip(rows["class_rep"].astype(int), rows["score"].astype(float)))
     rep = representative_indices()

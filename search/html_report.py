@@ -202,6 +202,8 @@ def render_html(front, run: dict, png: bytes | None = None, score_text: str = ""
         notes.append(f"* {esc(metric)}: not an objective; shown because the energy values rest on it.")
     if run.get("accuracy_note"):
         notes.append(esc(run["accuracy_note"]) + ".")
+    if run.get("score_quality"):
+        notes.append("How well the score is known: " + esc(run["score_quality"]["note"]) + ".")
     if run.get("space") == "nb201":
         notes.append("Cells: nodes 0 (input) to 3 (output); each edge carries one op, faint dashed edges are "
                      "<i>none</i> (no connection).")

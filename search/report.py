@@ -219,6 +219,7 @@ def _front_json(state, front, front_ids: list[int], run: dict) -> dict:
                                          "estimated value lies outside the measured range or op-count envelope")
     return {k: run[k] for k in ("device", "space", "dataset", "proxy", "proxy_setting", "budgets", "objectives",
                                 "cost_sources", "seed", "algorithm")} | {"accuracy_note": run.get("accuracy_note"),
+                                                                  "score_quality": run.get("score_quality"),
                                                                   "score_reference": run.get("score_reference"),
                                                                   "columns": columns, "front": costs}
 

@@ -376,6 +376,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
     from hwnas.search.html_report import write_html_report
     from hwnas.search.report import build_frames, score_description, score_reference, write_json, write_outputs
     from hwnas.search.algorithms import ENUMERATED
+    from hwnas.search.score_quality import score_quality
     from hwnas.search.scoring import ProxyScorer
 
     t0 = time.perf_counter()
@@ -446,6 +447,7 @@ def run_search(config: SearchConfig, progress: bool = False, console=None) -> Pa
         "budgets": [{"metric": b.metric, "limit": b.limit, "unit": b.unit, "text": b.text} for b in config.budgets],
         "objectives": ["proxy score (max)"] + [f"{t.metric} [{t.unit}] (min)" for t in tables],
         "accuracy_note": ACCURACY_NOTE.get(space.name),
+        "score_quality": score_quality(space.name, dataset, setting),
         "cost_sources": {t.metric: {"counts": t.counts(), "provenance": t.provenance,
                                     "measured_input": t.measured_input} for t in tables},
         "feasible_evaluated": int(state.feasible(state.order).sum()) if state.n else 0,

@@ -178,11 +178,15 @@ def test_a_learned_proxy_drives_an_exhaustive_search(home, tmp_path):
 
     acc = load_ground_truth("cifar100")
     idx = _draw(N_LABELS, seed=4)
-    learned.fit_learned_proxy("mine", learned.read_labels(_write_labels(tmp_path / "l.csv", idx, acc[idx])),
-                              "cifar100", "forest", seed=0)
+    fitted = learned.fit_learned_proxy("mine", learned.read_labels(_write_labels(tmp_path / "l.csv", idx, acc[idx])),
+                                       "cifar100", "forest", seed=0)
     res = hwnas.pareto(device="raspi4", latency="8ms", proxy="mine", out=tmp_path / "run")
     assert res.run["algorithm"] == "exhaustive" and res.run["scoring"]["computed"] == 0
     assert res.run["evaluated"] == 6466 and (res.front["latency_ms"] <= 8).all()
+    quality = res.run["score_quality"]  # how well the score is known: the fit's cross-validated tau
+    assert quality["measured"] and quality["cv_kendall_tau"] == fitted.record["cv_kendall_tau"]
+    assert f"learned proxy 'mine' (extra_trees fitted on {N_LABELS} labelled networks of cifar100): Kendall tau " \
+           f"{fitted.record['cv_kendall_tau']:.3f}" in quality["note"]
 
 
 def test_a_refitted_proxy_is_never_served_from_an_earlier_fit(home, tmp_path, capsys):

@@ -67,3 +67,20 @@ def test_regret_vs_tau_reproduces_the_documented_yardstick(tmp_path):
     assert oracle["tau"] == pytest.approx(0.757, abs=0.0005)
     assert statistics.median(oracle["top1_regret"]) == pytest.approx(0.66, abs=0.005)
     assert statistics.median(oracle["best_of_front_regret"]) == pytest.approx(0.56, abs=0.005)
+
+
+@pytest.mark.slow
+def test_shipped_score_quality_is_what_its_script_measures(tmp_path):
+    """`scripts/build_score_quality.py` (about 20 s) rebuilds hwnas/_data/score_quality.json: every
+    figure `hwnas pareto` prints about its score equals a fresh measurement (a changed score table
+    or default must rebuild the file)."""
+    root = find_data_dir()
+    if root is None or not (root / "nb201" / "accuracy.csv").is_file():
+        pytest.skip(f"measurement data nb201/accuracy.csv not found (set {ENV_VAR})")
+    from hwnas.search.score_quality import shipped_quality
+
+    out = tmp_path / "quality.json"
+    proc = subprocess.run([sys.executable, "scripts/build_score_quality.py", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(out.read_text())["entries"] == shipped_quality()["entries"]

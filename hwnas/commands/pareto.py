@@ -195,6 +195,9 @@ def print_front(result, limit: int = 15) -> None:
                   f"{run['feasible_evaluated']} within budget, front of {run['front_size']}; "
                   f"{run['timings']['total_s']:.1f} s")
     notes = []
+    quality = run.get("score_quality")
+    if quality:
+        notes.append(f"score: {quality['note']}")
     for metric, info in [*run["cost_sources"].items(), *(run.get("reference_costs") or {}).items()]:
         kinds = ", ".join(f"{n:,} {k}" for k, n in info["counts"].items() if n)
         notes.append(f"{metric}: {kinds} (of the whole space)")
