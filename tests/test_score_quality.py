@@ -40,15 +40,26 @@ def test_unmeasured_settings_say_so_and_how_to_measure_them():
     from hwnas.search.score_quality import score_quality
 
     assert score_quality("fbnet", "cifar100", _setting(DEFAULT)) is None  # no ground truth: accuracy_note
-    other_batch = score_quality("nb201", "cifar100", _setting(DEFAULT, batch=32))
+    other_batch = score_quality("nb201", "cifar100", _setting(DEFAULT, batch=48))
     assert not other_batch["measured"]
-    assert "not measured at seed 0, batch 32; at seed 0, batch 64: Kendall tau 0.7" in other_batch["note"]
-    assert "`hwnas eval proxies --dataset cifar100 --proxies jacob_cov+meco+swap --batch-size 32 --seed 0`" in other_batch["note"]
+    assert "not measured at seed 0, batch 48; at seed 0, batch 64: Kendall tau 0.7" in other_batch["note"]
+    assert "`hwnas eval proxies --dataset cifar100 --proxies jacob_cov+meco+swap --batch-size 48 --seed 0`" in other_batch["note"]
     other_seed = score_quality("nb201", "cifar100", _setting(DEFAULT, seed=3))
     assert not other_seed["measured"] and "not measured at seed 3, batch 64" in other_seed["note"]
     never = score_quality("nb201", "imagenet16-120", _setting(("params", "flops")))
     assert not never["measured"] and "not measured for this setting" in never["note"]
     assert "--proxies params+flops" in never["note"]
+
+
+def test_probe_batches_measured_on_a_sample_quote_that_sample():
+    from hwnas.search.score_quality import score_quality, shipped_quality
+
+    [entry] = [e for e in shipped_quality()["sample_entries"] if e["dataset"] == "imagenet16-120"
+               and e["batch_size"] == 32 and e["proxies"] == sorted(DEFAULT)]
+    q = score_quality("nb201", "imagenet16-120", _setting(DEFAULT, batch=32))
+    assert q["measured"] and q["tau"] == entry["tau"] and "fixed 1,000-network sample" in q["note"]
+    assert f"at batch 64 on the same sample: {entry['tau_at_batch_64']:.3f}, over all 15,625 networks at batch 64: 0.758" \
+        in q["note"] and "the search regret was not measured at this batch" in q["note"]
 
 
 def test_a_run_records_and_prints_the_measured_quality_of_its_score(isolated_home, tmp_path, capsys):
