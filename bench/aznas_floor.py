@@ -16,7 +16,11 @@ Per network, in alternating order (proxy first on even networks, floor first on 
   Gaussian batch -- what AZ-NAS cannot avoid (its trainability needs gradients at every block
   input). ``floor_cl``: the same in channels-last memory format (network and batch), for reference.
 
-Networks: the first N of ``numpy.random.default_rng(0).choice(15625, 200)``, mapped to their
+``--space fbnet|mbv2`` (``--dataset imagenet``: 224x224 networks, where AZ-NAS is the default
+score and every network is scored live): ``space.sample(numpy.random.default_rng(0), N)``, no
+channels-last floor and no table check.
+
+NB201 networks: the first N of ``numpy.random.default_rng(0).choice(15625, 200)``, mapped to their
 class representatives so each live score can be checked against the shipped class table
 (`hwnas.proxies.table`; it was computed with one thread, so a few ulps may differ). Each network
 is measured ``--repeats`` times (default 3, the order alternating each time) and its median
@@ -29,6 +33,7 @@ the ratio of medians; prints a JSON record.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import time
@@ -102,6 +107,7 @@ def _breakdown_ms(sp, spec, index: int, batch: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--space", default="nb201", help="nb201, or fbnet / mbv2 (with --dataset imagenet)")
     parser.add_argument("--archs", type=int, default=40)
     parser.add_argument("--dataset", default="cifar100")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -117,48 +123,60 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from hwnas.eval import score_architecture
     from hwnas.init import arch_seed, init_kaiming_normal
+    from hwnas.proxies import score_all
     from hwnas.proxies.probe import make_batch
     from hwnas.proxies.table import shipped_scores, table_batch_size
     from hwnas.spaces import get_space
     from hwnas.spaces.nb201 import representative_indices
 
     proxies = tuple(p.strip() for p in args.proxies.split(","))
-    sp = get_space("nb201")
+    sp = get_space(args.space)
     spec = sp.dataset(args.dataset)
-    reps = representative_indices()
-    sample = np.random.default_rng(0).choice(15625, 200, replace=False)
-    indices = [int(reps[i]) for i in sample[: args.archs]]
+    nb201 = sp.name == "nb201"
+    if args.breakdown and not nb201:
+        raise SystemExit("--breakdown times NB201 networks only")
     table = None
-    if table_batch_size(args.dataset) == args.batch_size:
-        table = shipped_scores("nb201", args.dataset, proxies, 0, args.batch_size)
+    if nb201:
+        reps = representative_indices()
+        sample = np.random.default_rng(0).choice(15625, 200, replace=False)
+        indices = [int(reps[i]) for i in sample[: args.archs]]
+        archs = [sp.parse(str(i)) for i in indices]
+        if table_batch_size(args.dataset) == args.batch_size:
+            table = shipped_scores("nb201", args.dataset, proxies, 0, args.batch_size)
+    else:
+        archs = sp.sample(np.random.default_rng(0), args.archs)
+        indices = list(range(len(archs)))
 
-    def floor(index: int, channels_last: bool = False) -> float:
-        arch = sp.parse(str(index))
+    def floor(k: int, channels_last: bool = False) -> float:
+        if channels_last and not nb201:
+            return math.nan
+        arch = archs[k]
         model = sp.build(arch, spec.name)
         seed = arch_seed(0, arch)
         init_kaiming_normal(model, seed)
         data = make_batch(spec.input_shape, args.batch_size, spec.num_classes, seed)
         return _floor_ms(model, data.inputs, channels_last)
 
-    def proxy(index: int) -> tuple[float, dict[str, float]]:
-        start = time.perf_counter()
-        scores = score_architecture(index, list(proxies), args.dataset, batch_size=args.batch_size)
+    def proxy(k: int) -> tuple[float, dict[str, float]]:
+        arch = archs[k]
+        start = time.perf_counter()  # what score_architecture does, for any space
+        scores = score_all(lambda: sp.build(arch, spec.name), list(proxies), spec.input_shape, spec.num_classes,
+                           seed=arch_seed(0, arch), batch_size=args.batch_size)
         return (time.perf_counter() - start) * 1000.0, scores
 
-    proxy(indices[0]), floor(indices[0]), floor(indices[0], True)  # warm-up, not timed
+    proxy(0), floor(0), floor(0, True)  # warm-up, not timed
     rows = []
     worst_rel = 0.0
     for k, index in enumerate(indices):
         timings = []
         for r in range(args.repeats):
             if (k + r) % 2 == 0:
-                p_ms, scores = proxy(index)
-                f_ms, cl_ms = floor(index), floor(index, True)
+                p_ms, scores = proxy(k)
+                f_ms, cl_ms = floor(k), floor(k, True)
             else:
-                f_ms, cl_ms = floor(index), floor(index, True)
-                p_ms, scores = proxy(index)
+                f_ms, cl_ms = floor(k), floor(k, True)
+                p_ms, scores = proxy(k)
             timings.append((p_ms, f_ms, cl_ms))
         rows.append(tuple(np.median(np.asarray(timings), axis=0)))
         if table is not None and index in table:
@@ -178,14 +196,14 @@ def main() -> None:
         "measured_on": time.strftime("%Y-%m-%d"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "torch": torch.__version__},
-        "proxies": list(proxies), "archs": len(indices), "repeats": args.repeats, "dataset": args.dataset, "batch_size": args.batch_size,
+        "space": sp.name, "proxies": list(proxies), "archs": len(indices), "repeats": args.repeats, "dataset": args.dataset, "batch_size": args.batch_size,
         "threads": args.threads,
         "proxy_ms_median": round(float(np.median(a[:, 0])), 1),
         "floor_ms_median": round(float(np.median(a[:, 1])), 1),
-        "floor_channels_last_ms_median": round(float(np.median(a[:, 2])), 1),
+        "floor_channels_last_ms_median": round(float(np.median(a[:, 2])), 1) if nb201 else None,
         "ratio_median_of_per_network": round(float(np.median(a[:, 0] / a[:, 1])), 3),
         "ratio_of_medians": round(float(np.median(a[:, 0]) / np.median(a[:, 1])), 3),
-        "ratio_vs_channels_last_floor": round(float(np.median(a[:, 0] / a[:, 2])), 3),
+        "ratio_vs_channels_last_floor": round(float(np.median(a[:, 0] / a[:, 2])), 3) if nb201 else None,
         "ratio_p90_per_network": round(float(np.percentile(a[:, 0] / a[:, 1], 90)), 3),
         "max_rel_diff_vs_shipped_table": None if table is None else float(f"{worst_rel:.3g}"),
     }
