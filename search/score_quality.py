@@ -30,10 +30,12 @@ def shipped_quality() -> dict[str, Any]:
         return json.load(fh)
 
 
-def measured_entries(space: str, dataset: str, proxies: "tuple[str, ...] | list[str]") -> list[dict[str, Any]]:
-    """The shipped entries for this space, dataset and set of proxies (any seed or batch size)."""
+def measured_entries(space: str, dataset: str, proxies: "tuple[str, ...] | list[str]",
+                     kind: str = "entries") -> list[dict[str, Any]]:
+    """The shipped entries (``kind="sample_entries"``: those measured on a sample) for this space,
+    dataset and set of proxies, at any seed or batch size."""
     want = sorted(proxies)
-    return [e for e in shipped_quality()["entries"]
+    return [e for e in shipped_quality().get(kind, [])
             if e["space"] == space and e["dataset"] == dataset and e["proxies"] == want]
 
 
@@ -87,7 +89,11 @@ def score_quality(space: str, dataset: str, setting: "ScoreSetting") -> dict[str
         return {"measured": False,
                 "note": f"{'+'.join(proxies)}: not measured for a mix of learned and zero-cost proxies"}
     entries = measured_entries(space, dataset, proxies)
-    exact = [e for e in entries if e["seed"] == setting.seed and e["batch_size"] == setting.batch_size]
+
+    def at_setting(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in found if e["seed"] == setting.seed and e["batch_size"] == setting.batch_size]
+
+    exact = at_setting(entries)
     label = "+".join(proxies)
     if exact:
         e = exact[0]
@@ -97,12 +103,10 @@ def score_quality(space: str, dataset: str, setting: "ScoreSetting") -> dict[str
                 "other_seeds": e.get("other_seeds") or [], "measured_on": shipped_quality()["measured"],
                 "note": f"{name}, seed {e['seed']}, batch {e['batch_size']}: {_figures(e)}; {_regret(e)} "
                         f"(docs/benchmarks.md, Search quality)"}
-    sampled = [e for e in shipped_quality().get("sample_entries", [])
-               if e["space"] == space and e["dataset"] == dataset and e["proxies"] == sorted(proxies)
-               and e["seed"] == setting.seed and e["batch_size"] == setting.batch_size]
+    sampled = at_setting(measured_entries(space, dataset, proxies, "sample_entries"))
     if sampled:
         e = sampled[0]
-        whole = [w for w in entries if w["seed"] == e["seed"]]
+        whole = sorted((w for w in entries if w["seed"] == e["seed"]), key=lambda w: w["batch_size"] != 64)
         beside = f", over all 15,625 networks at batch {whole[0]['batch_size']}: {whole[0]['tau']:.3f}" if whole else ""
         return {"measured": True, "population": e["population"],
                 **{k: e[k] for k in ("tau", "top5_tau", "tau_at_batch_64")},
