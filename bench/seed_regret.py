@@ -12,6 +12,8 @@ Seed 0 is the shipped class table; other seeds come from score caches written by
     python bench/seed_regret.py --dataset cifar100 --cache 1=runs/cache/ms_c100_1_0.sqlite \\
         --cache 1=runs/cache/ms_c100_1_1.sqlite --out bench/results/seed_regret_cifar100.json
         # (one seed scored in two shards: --shard 0/2 and 1/2, one cache each)
+    python bench/seed_regret.py --dataset cifar10 --cache 1=runs/cache/ms_c10_1_0.sqlite \\
+        --cache 1=runs/cache/ms_c10_1_1.sqlite --out bench/results/seed_regret_cifar10.json
 
 Rows: each seed alone, the sum of the per-seed log-rank aggregates, and the aggregate of the
 per-seed mean values (averaging seeds as a noise-reduction setting).

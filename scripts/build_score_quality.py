@@ -37,7 +37,8 @@ DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 PROXIES = (None, "az_nas", "az_nas,synflow_log1p,jacob_cov,meco", "jacob_cov", "meco", "swap", "naswot", "synflow",
            "synflow_log1p", "vkdnw_single")
 EXTRA_BATCH = {"cifar10": 16}  # the table's further batch size: the default and AZ-NAS measured there too
-SEED_RESULTS = {"cifar100": "seed_regret_cifar100.json", "imagenet16-120": "seed_regret_imagenet16.json"}
+SEED_RESULTS = {"cifar10": "seed_regret_cifar10.json", "cifar100": "seed_regret_cifar100.json",
+                "imagenet16-120": "seed_regret_imagenet16.json"}
 
 
 def other_seeds(dataset: str) -> list[dict]:
