@@ -121,4 +121,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from hwnas.errors import HwnasUsageError
+
+    try:
+        main()
+    except HwnasUsageError as exc:  # no data folder, say: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
