@@ -123,8 +123,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    from hwnas.eval import score_architecture
     from hwnas.init import arch_seed, init_kaiming_normal
-    from hwnas.proxies import score_all
     from hwnas.proxies.probe import make_batch
     from hwnas.proxies.table import shipped_scores, table_batch_size
     from hwnas.spaces import get_space
@@ -158,11 +158,11 @@ def main() -> None:
         data = make_batch(spec.input_shape, args.batch_size, spec.num_classes, seed)
         return _floor_ms(model, data.inputs, channels_last)
 
+    refs = [sp.to_str(arch) for arch in archs]  # the text each space parses back to the network
+
     def proxy(k: int) -> tuple[float, dict[str, float]]:
-        arch = archs[k]
-        start = time.perf_counter()  # what score_architecture does, for any space
-        scores = score_all(lambda: sp.build(arch, spec.name), list(proxies), spec.input_shape, spec.num_classes,
-                           seed=arch_seed(0, arch), batch_size=args.batch_size)
+        start = time.perf_counter()
+        scores = score_architecture(refs[k], list(proxies), args.dataset, batch_size=args.batch_size, space=sp.name)
         return (time.perf_counter() - start) * 1000.0, scores
 
     proxy(0), floor(0), floor(0, True)  # warm-up, not timed

@@ -68,8 +68,8 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         acc = load_ground_truth(dataset)
         top = top_fraction(acc)
-        z = norm.ppf((reference_ranks(class_mean(acc, position, reps.size), class_mean(acc, position, reps.size))
-                      - 0.5) / reps.size)
+        mean_acc = class_mean(acc, position, reps.size)
+        z = norm.ppf((reference_ranks(mean_acc, mean_acc) - 0.5) / reps.size)
         _, table = shipped_columns("nb201", dataset, default, 0, 64)
         shipped = sum(np.log(reference_ranks(table[c], table[c]) / reps.size) for c in default)[position]
         settings = [("the default (shipped table)", None, [shipped])]

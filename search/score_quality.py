@@ -77,13 +77,10 @@ def score_quality(space: str, dataset: str, setting: "ScoreSetting") -> dict[str
     """run.json's ``score_quality`` for a search of ``space`` / ``dataset`` scored under
     ``setting``: {"measured": bool, "note": one sentence, and the figures where measured}; None
     for a space without accuracy ground truth (run.json's ``accuracy_note`` says so)."""
-    from hwnas.proxies.learned import is_learned
-
     if space != "nb201":
         return None
     proxies = tuple(setting.proxies)
-    learned = [p for p in proxies if is_learned(p)]
-    if learned:
+    if setting.fitted:  # the setting carries every learned proxy among its proxies (fit_hashes)
         if len(proxies) == 1:
             return _learned_quality(proxies[0])
         return {"measured": False,
